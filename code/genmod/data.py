@@ -1,0 +1,256 @@
+r"""Data: MNIST from a Keras-layout ``.npz`` or from torchvision; toy distributions.
+
+MNIST is returned in the Keras layout, the same for PyTorch and TensorFlow
+notebooks: ``(x_train, y_train), (x_test, y_test)`` with images ``uint8`` in
+``0..255`` of shape ``(N, 28, 28)`` and labels ``uint8`` in ``0..9`` of shape ``(N,)``.
+
+Sources, in order:
+
+1. ``GENMOD_MNIST`` names an ``.npz`` in the Keras layout (CI points it at
+   ``../shared/data/mnist-offline.npz``: 10,000 real digits from the MNIST *test*
+   set, 8,000 used for training and 2,000 for testing).
+2. Otherwise torchvision's MNIST under ``GENMOD_DATA`` (downloaded once, then
+   converted to ``mnist.npz`` beside it). If TensorFlow is already imported, the
+   torchvision step runs in a subprocess, because importing torchvision after
+   TensorFlow crashes Python (DESIGN.md, known traps).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genmod.config import data_dir
+
+KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
+OFFLINE_FILE_NAME = "mnist-offline.npz"
+
+
+class MnistUnavailableError(RuntimeError):
+    """MNIST could not be loaded; the message says what was tried and how to fix it."""
+
+
+@dataclass(frozen=True)
+class MnistSource:
+    """Where the digits came from (printed by :func:`load_mnist`)."""
+
+    kind: str  # "npz" or "torchvision"
+    path: str
+    num_train: int
+    num_test: int
+
+    @property
+    def is_offline_subset(self) -> bool:
+        return self.kind == "npz" and (self.num_train + self.num_test) < 70_000
+
+    def describe(self) -> str:
+        total = self.num_train + self.num_test
+        text = (
+            f"MNIST from {self.kind} file {self.path}: {self.num_train:,} training and "
+            f"{self.num_test:,} test images"
+        )
+        if self.is_offline_subset:
+            text += (
+                f" (the offline subset: {total:,} real digits of the MNIST test set, "
+                "not the full 70,000-image data set)"
+            )
+        elif self.kind == "torchvision":
+            text = (
+                f"MNIST from torchvision under {self.path}: {self.num_train:,} training and "
+                f"{self.num_test:,} test images (the full data set)"
+            )
+        return text
+
+
+_LAST_SOURCE: MnistSource | None = None
+
+
+def last_source() -> MnistSource | None:
+    """The source used by the last call of :func:`load_mnist` in this process."""
+    return _LAST_SOURCE
+
+
+def read_keras_npz(path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    r"""Read and check an MNIST ``.npz`` in the Keras layout.
+
+    Args:
+        path: file with keys ``x_train`` ``(N, 28, 28)`` uint8, ``y_train`` ``(N,)``,
+            ``x_test`` ``(M, 28, 28)`` uint8, ``y_test`` ``(M,)`` with labels 0..9.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
+
+    Raises:
+        MnistUnavailableError: if the file is missing, unreadable or malformed.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MnistUnavailableError(
+            f"MNIST file not found: {path}. Point GENMOD_MNIST at an .npz in the Keras "
+            "layout (keys x_train, y_train, x_test, y_test), e.g. "
+            "`export GENMOD_MNIST=../shared/data/mnist-offline.npz`, or unset GENMOD_MNIST "
+            "to download MNIST with torchvision."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in KERAS_KEYS if k not in f.files]
+            if missing:
+                raise MnistUnavailableError(
+                    f"{path} is not an MNIST file in the Keras layout: keys {missing} are "
+                    f"missing (found {sorted(f.files)}; expected {list(KERAS_KEYS)})."
+                )
+            arrays = {k: f[k] for k in KERAS_KEYS}
+    except MnistUnavailableError:
+        raise
+    except Exception as err:  # zipfile.BadZipFile, OSError, ValueError, ...
+        raise MnistUnavailableError(
+            f"could not read {path} as an .npz file ({type(err).__name__}: {err}). "
+            "Check that GENMOD_MNIST names an uncorrupted numpy .npz in the Keras layout."
+        ) from err
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        problems = []
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            problems.append(f"x_{split} has shape {x.shape}, expected (N, 28, 28)")
+        if y.ndim != 1 or y.shape[0] != x.shape[0]:
+            problems.append(f"y_{split} has shape {y.shape}, expected ({x.shape[0]},)")
+        if x.dtype != np.uint8:
+            problems.append(f"x_{split} has dtype {x.dtype}, expected uint8 (0..255)")
+        if y.size and (y.min() < 0 or y.max() > 9):
+            problems.append(f"y_{split} has labels outside 0..9")
+        if problems:
+            raise MnistUnavailableError(f"{path} is malformed: " + "; ".join(problems) + ".")
+    return (arrays["x_train"], arrays["y_train"].astype(np.uint8)), (
+        arrays["x_test"],
+        arrays["y_test"].astype(np.uint8),
+    )
+
+
+def _fetch_with_torchvision(root: Path) -> Path:
+    """Download MNIST with torchvision into ``root`` and write ``root/mnist.npz``."""
+    import torchvision  # noqa: PLC0415  (only on this path)
+
+    out = root / "mnist.npz"
+    arrays = {}
+    for split, train in (("train", True), ("test", False)):
+        ds = torchvision.datasets.MNIST(root=str(root), train=train, download=True)
+        arrays[f"x_{split}"] = ds.data.numpy().astype(np.uint8)
+        arrays[f"y_{split}"] = ds.targets.numpy().astype(np.uint8)
+    tmp = out.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(out)
+    return out
+
+
+def _load_torchvision_cache() -> Path:
+    root = data_dir() / "mnist"
+    root.mkdir(parents=True, exist_ok=True)
+    cached = root / "mnist.npz"
+    if cached.is_file():
+        return cached
+    try:
+        if "tensorflow" in sys.modules:
+            # torchvision after tensorflow crashes the interpreter: use a fresh process.
+            subprocess.run(
+                [sys.executable, "-m", "genmod.data", "fetch", str(root)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+        else:
+            _fetch_with_torchvision(root)
+    except subprocess.CalledProcessError as err:
+        reason = (err.stderr or "").strip().splitlines()[-1:] or ["unknown error"]
+        raise _download_error(root, reason[0]) from err
+    except ImportError as err:
+        raise MnistUnavailableError(
+            f"torchvision is not installed ({err}), so MNIST cannot be downloaded. Install "
+            "it (`pip install 'torchvision>=0.29'`) or set GENMOD_MNIST to a Keras-layout .npz."
+        ) from err
+    except Exception as err:  # network errors, bad checksums, ...
+        raise _download_error(root, f"{type(err).__name__}: {err}") from err
+    return cached
+
+
+def _download_error(root: Path, reason: str) -> MnistUnavailableError:
+    return MnistUnavailableError(
+        f"downloading MNIST with torchvision into {root} failed ({reason}). Offline? Set "
+        "GENMOD_MNIST to a Keras-layout .npz, e.g. "
+        "`export GENMOD_MNIST=../shared/data/mnist-offline.npz`; or set GENMOD_DATA to a "
+        "folder that already holds torchvision's MNIST."
+    )
+
+
+def load_mnist(*, verbose: bool = True):
+    r"""Load MNIST as numpy arrays in the Keras layout, for PyTorch and TensorFlow alike.
+
+    Reads ``GENMOD_MNIST`` when it is set; otherwise downloads with torchvision once
+    into ``GENMOD_DATA`` and reuses the cached copy.
+
+    Args:
+        verbose: print which source was used and how many images it holds.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: images uint8 in ``0..255`` of shape
+        ``(N, 28, 28)``; labels uint8 in ``0..9`` of shape ``(N,)``.
+
+    Raises:
+        MnistUnavailableError: the file named by ``GENMOD_MNIST`` is missing or
+            malformed, or the download failed; the message says how to fix it.
+    """
+    global _LAST_SOURCE
+    env = os.environ.get("GENMOD_MNIST", "").strip()
+    if env:
+        path = Path(env).expanduser().resolve()
+        (x_train, y_train), (x_test, y_test) = read_keras_npz(path)
+        source = MnistSource("npz", str(path), len(x_train), len(x_test))
+    else:
+        cached = _load_torchvision_cache()
+        (x_train, y_train), (x_test, y_test) = read_keras_npz(cached)
+        source = MnistSource("torchvision", str(cached.parent), len(x_train), len(x_test))
+    _LAST_SOURCE = source
+    if verbose:
+        print(source.describe())
+    return (x_train, y_train), (x_test, y_test)
+
+
+def ring_of_gaussians(n: int, *, num_modes: int = 8, radius: float = 2.0, std: float = 0.02, rng=None):
+    r"""Sample a mixture of ``num_modes`` equal-weight Gaussians on a circle.
+
+    :math:`p(\x) = \frac1K \sum_{k=1}^K \N(\x; \mu_k, \sigma^2 \I)`, with
+    :math:`\mu_k = r(\cos 2\pi k/K, \sin 2\pi k/K)`: the toy target used to show mode
+    collapse (Metz et al. 2017, *Unrolled GANs*, Sec. 3.1).
+
+    Args:
+        n: number of samples.
+        num_modes: K, number of mixture components.
+        radius: r, radius of the circle (data units).
+        std: sigma, standard deviation of each component (data units).
+        rng: ``numpy.random.Generator`` or seed.
+
+    Returns:
+        ``(samples, centers)``: float32 arrays of shape ``(n, 2)`` and ``(K, 2)``.
+    """
+    rng = np.random.default_rng(rng)
+    angles = 2 * np.pi * np.arange(num_modes) / num_modes
+    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    idx = rng.integers(num_modes, size=n)
+    samples = centers[idx] + std * rng.standard_normal((n, 2))
+    return samples.astype(np.float32), centers.astype(np.float32)
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "fetch":
+        _fetch_with_torchvision(Path(argv[1]))
+        return 0
+    print("usage: python -m genmod.data fetch ROOT", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

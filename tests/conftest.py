@@ -1,0 +1,41 @@
+"""Shared test set-up.
+
+Importing TensorFlow before torchvision in one process crashes the interpreter
+(DESIGN.md, known traps). Every test module runs in this one pytest process, so
+torchvision is imported here, first, before any test module can import TensorFlow.
+Notebooks run in their own kernels (nbmake), one framework each.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:  # must come before anything that may import tensorflow
+    import torchvision  # noqa: F401
+except ImportError:  # pragma: no cover - the book's environment has it
+    pass
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+ROOT = Path(__file__).resolve().parents[1]
+OFFLINE_MNIST = ROOT.parent / "shared" / "data" / "mnist-offline.npz"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def mnist_file() -> Path:
+    """The offline MNIST file: GENMOD_MNIST when set, else ../shared/data/mnist-offline.npz."""
+    env = os.environ.get("GENMOD_MNIST", "").strip()
+    path = Path(env) if env else OFFLINE_MNIST
+    if not path.is_file():
+        pytest.fail(
+            f"offline MNIST not found at {path}: set GENMOD_MNIST to the Keras-layout .npz "
+            "(../shared/data/mnist-offline.npz beside the checkout)"
+        )
+    return path

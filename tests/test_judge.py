@@ -1,0 +1,46 @@
+"""The MNIST sample judge (genmod.judge), trained on the offline file and cached."""
+
+import numpy as np
+import pytest
+
+from genmod.data import load_mnist
+
+
+@pytest.fixture(scope="module")
+def judge_and_data(mnist_file):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GENMOD_MNIST", str(mnist_file))
+    from genmod.judge import get_judge
+
+    judge = get_judge(verbose=False)
+    data = load_mnist(verbose=False)
+    yield judge, data
+    mp.undo()
+
+
+def test_judge_test_accuracy(judge_and_data):
+    judge, ((_, _), (x_test, y_test)) = judge_and_data
+    assert judge.test_accuracy > 0.95
+    pred = judge.predict_proba(x_test / 255.0).argmax(1)
+    assert (pred == y_test).mean() == pytest.approx(judge.test_accuracy, abs=1e-9)
+
+
+def test_judge_scores_real_digits_well_and_noise_badly(judge_and_data):
+    judge, ((x_train, _), _) = judge_and_data
+    real = judge.score(x_train[:1000] / 255.0)
+    assert real["classes_with_2pct"] == 10
+    assert real["mean_confidence"] > 0.9
+    assert abs(sum(real["class_histogram"]) - 1.0) < 1e-3
+    noise = judge.score(np.random.default_rng(0).random((1000, 28, 28)))
+    assert noise["frechet_distance"] > 10 * real["frechet_distance"]
+    # a collapsed generator that draws one digit over and over covers one class
+    ones = judge.score(np.repeat(x_train[:1] / 255.0, 200, axis=0))
+    assert ones["classes_with_2pct"] == 1
+
+
+def test_judge_rejects_wrong_range(judge_and_data):
+    judge, ((x_train, _), _) = judge_and_data
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        judge.score(x_train[:10].astype(np.float32))  # 0..255, not rescaled
+    with pytest.raises(ValueError, match="shape"):
+        judge.score(np.zeros((4, 32, 32), np.float32))
