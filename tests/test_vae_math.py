@@ -1,0 +1,350 @@
+"""The mathematics of the VAE chapter (book/vae/theory.md), checked numerically.
+
+- the closed-form Gaussian KL {vae-gaussian-kl, vae-gaussian-kl-standard} against
+  Monte Carlo and against torch.distributions;
+- the ELBO {vae-elbo} and its decomposition {vae-elbo-decomposition} on probabilistic
+  PCA, where log p(x) and the exact posterior are known in closed form;
+- the importance-weighted bound {vae-iwae}: L_1 = ELBO <= L_k <= L_{k+1} -> log p(x);
+- the variances of the reparameterization and score-function gradient estimators.
+
+Everything runs on the CPU in float64 and takes a few seconds.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+import torch
+from torch.distributions import MultivariateNormal, Normal, kl_divergence
+
+from genmod.vae import (
+    IWAEEstimate,
+    bernoulli_log_likelihood,
+    gaussian_kl,
+    gaussian_kl_standard_normal,
+    iwae_bound,
+    iwae_log_weights,
+    log_likelihood_iwae,
+)
+
+DTYPE = torch.float64
+NUM_SE = 5.0  # Monte Carlo tolerance, in standard errors
+
+
+def _random_diagonal_gaussians(gen, batch=16, d=4):
+    mu_q = torch.randn(batch, d, generator=gen, dtype=DTYPE)
+    mu_p = torch.randn(batch, d, generator=gen, dtype=DTYPE)
+    logvar_q = 1.5 * torch.randn(batch, d, generator=gen, dtype=DTYPE)
+    logvar_p = 1.5 * torch.randn(batch, d, generator=gen, dtype=DTYPE)
+    return mu_q, logvar_q, mu_p, logvar_p
+
+
+def _mc_kl(q: Normal, p: Normal, num_samples: int, gen):
+    """E_q[log q - log p] by sampling, per batch element: (mean, standard error)."""
+    eps = torch.randn((num_samples, *q.loc.shape), generator=gen, dtype=DTYPE)
+    h = q.loc + q.scale * eps
+    log_ratio = (q.log_prob(h) - p.log_prob(h)).sum(-1)  # (S, B)
+    return log_ratio.mean(0), log_ratio.std(0) / math.sqrt(num_samples)
+
+
+# ---------------------------------------------------------------------------
+# Closed-form KL between Gaussians
+# ---------------------------------------------------------------------------
+
+
+def test_gaussian_kl_matches_torch_distributions():
+    gen = torch.Generator().manual_seed(0)
+    mu_q, logvar_q, mu_p, logvar_p = _random_diagonal_gaussians(gen)
+    ours = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    q = Normal(mu_q, torch.exp(0.5 * logvar_q))
+    p = Normal(mu_p, torch.exp(0.5 * logvar_p))
+    reference = kl_divergence(q, p).sum(-1)
+    assert ours.shape == (16,)
+    torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-10)
+    assert (ours > 0).all()
+
+
+def test_gaussian_kl_standard_normal_matches_general_formula_and_torch():
+    gen = torch.Generator().manual_seed(1)
+    mu = 2.0 * torch.randn(32, 5, generator=gen, dtype=DTYPE)
+    logvar = torch.randn(32, 5, generator=gen, dtype=DTYPE)
+    ours = gaussian_kl_standard_normal(mu, logvar)
+    zeros = torch.zeros_like(mu)
+    torch.testing.assert_close(ours, gaussian_kl(mu, logvar, zeros, zeros), rtol=1e-12, atol=1e-12)
+    reference = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(zeros, torch.ones_like(mu))).sum(-1)
+    torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_gaussian_kl_is_zero_only_for_equal_distributions_and_asymmetric():
+    gen = torch.Generator().manual_seed(2)
+    mu_q, logvar_q, mu_p, logvar_p = _random_diagonal_gaussians(gen)
+    same = gaussian_kl(mu_q, logvar_q, mu_q, logvar_q)
+    torch.testing.assert_close(same, torch.zeros_like(same), rtol=0, atol=1e-12)
+    forward = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    reverse = gaussian_kl(mu_p, logvar_p, mu_q, logvar_q)
+    assert (forward > 1e-6).all() and (reverse > 1e-6).all()
+    assert ((forward - reverse).abs() > 1e-3).any(), "KL should not be symmetric"
+
+
+@pytest.mark.parametrize("standard_prior", [False, True], ids=["two-gaussians", "standard-normal-prior"])
+def test_gaussian_kl_matches_monte_carlo(standard_prior):
+    gen = torch.Generator().manual_seed(3)
+    mu_q, logvar_q, mu_p, logvar_p = _random_diagonal_gaussians(gen, batch=8, d=3)
+    if standard_prior:
+        mu_p, logvar_p = torch.zeros_like(mu_p), torch.zeros_like(logvar_p)
+        closed = gaussian_kl_standard_normal(mu_q, logvar_q)
+    else:
+        closed = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    q = Normal(mu_q, torch.exp(0.5 * logvar_q))
+    p = Normal(mu_p, torch.exp(0.5 * logvar_p))
+    mc, se = _mc_kl(q, p, 100_000, gen)
+    assert (se > 0).all()
+    z = (closed - mc).abs() / se
+    assert (z < NUM_SE).all(), f"closed form and Monte Carlo differ by {z.max():.1f} standard errors"
+
+
+def _gaussian_kl_full(mu0, cov0, mu1, cov1):
+    """Equation vae-gaussian-kl of the text, written out for full covariances."""
+    k = mu0.shape[-1]
+    cov1_inv = torch.linalg.inv(cov1)
+    diff = mu1 - mu0
+    return 0.5 * (
+        torch.trace(cov1_inv @ cov0)
+        + diff @ cov1_inv @ diff
+        - k
+        + torch.logdet(cov1)
+        - torch.logdet(cov0)
+    )
+
+
+def test_multivariate_gaussian_kl_formula_matches_monte_carlo():
+    gen = torch.Generator().manual_seed(4)
+    k = 3
+    a0 = torch.randn(k, k, generator=gen, dtype=DTYPE)
+    a1 = torch.randn(k, k, generator=gen, dtype=DTYPE)
+    cov0 = a0 @ a0.T + 0.5 * torch.eye(k, dtype=DTYPE)
+    cov1 = a1 @ a1.T + 0.5 * torch.eye(k, dtype=DTYPE)
+    mu0 = torch.randn(k, generator=gen, dtype=DTYPE)
+    mu1 = torch.randn(k, generator=gen, dtype=DTYPE)
+    closed = _gaussian_kl_full(mu0, cov0, mu1, cov1)
+    q, p = MultivariateNormal(mu0, cov0), MultivariateNormal(mu1, cov1)
+    torch.testing.assert_close(closed, kl_divergence(q, p), rtol=1e-10, atol=1e-10)
+    n = 200_000
+    h = mu0 + torch.randn(n, k, generator=gen, dtype=DTYPE) @ torch.linalg.cholesky(cov0).T
+    log_ratio = q.log_prob(h) - p.log_prob(h)
+    se = log_ratio.std() / math.sqrt(n)
+    assert abs(closed - log_ratio.mean()) < NUM_SE * se
+
+
+# ---------------------------------------------------------------------------
+# The ELBO on probabilistic PCA (Tipping & Bishop 1999)
+#   p(h) = N(0, I_k), p(x|h) = N(W h + mu, s2 I)  =>  p(x) = N(mu, W W^T + s2 I),
+#   p(h|x) = N(M^{-1} W^T (x - mu), s2 M^{-1}),  M = W^T W + s2 I.
+# ---------------------------------------------------------------------------
+
+
+class PPCA:
+    def __init__(self, w, mu, s2):
+        self.w, self.mu, self.s2 = w, mu, s2
+        self.dim_x, self.dim_h = w.shape
+
+    def log_marginal(self, x):
+        cov = self.w @ self.w.T + self.s2 * torch.eye(self.dim_x, dtype=DTYPE)
+        return MultivariateNormal(self.mu, cov).log_prob(x)
+
+    def posterior(self, x):
+        m = self.w.T @ self.w + self.s2 * torch.eye(self.dim_h, dtype=DTYPE)
+        m_inv = torch.linalg.inv(m)
+        mean = (x - self.mu) @ self.w @ m_inv  # (B, k): rows are M^{-1} W^T (x - mu)
+        return mean, self.s2 * m_inv
+
+    def elbo(self, x, mean, cov):
+        """Analytic E_q[log p(x|h) + log p(h) - log q(h)] for q = N(mean, cov), one x."""
+        d, k = self.dim_x, self.dim_h
+        resid = x - self.mu - self.w @ mean
+        rec = -0.5 * d * math.log(2 * math.pi * self.s2) - 0.5 * (resid @ resid + torch.trace(self.w @ cov @ self.w.T)) / self.s2
+        prior = -0.5 * k * math.log(2 * math.pi) - 0.5 * (mean @ mean + torch.trace(cov))
+        entropy = 0.5 * torch.logdet(2 * math.pi * math.e * cov)
+        return rec + prior + entropy
+
+    def gaussian_log_likelihood(self, x, h):
+        """log p(x|h) for x (B, D) and h (K, B, k): shape (K, B)."""
+        mean = h @ self.w.T + self.mu
+        return Normal(mean, math.sqrt(self.s2)).log_prob(x).sum(-1)
+
+    def sample(self, n, gen):
+        h = torch.randn(n, self.dim_h, generator=gen, dtype=DTYPE)
+        return h @ self.w.T + self.mu + math.sqrt(self.s2) * torch.randn(n, self.dim_x, generator=gen, dtype=DTYPE)
+
+
+def _ppca(gen, orthogonal=False, dim_x=6, dim_h=2, s2=0.3):
+    w = torch.randn(dim_x, dim_h, generator=gen, dtype=DTYPE)
+    if orthogonal:  # orthogonal columns: W^T W diagonal, so the exact posterior is diagonal
+        qmat, _ = torch.linalg.qr(w)
+        w = qmat * torch.tensor([2.0, 0.7], dtype=DTYPE)[:dim_h]
+    mu = torch.randn(dim_x, generator=gen, dtype=DTYPE)
+    return PPCA(w, mu, s2)
+
+
+def test_ppca_elbo_decomposition_and_exact_posterior():
+    gen = torch.Generator().manual_seed(5)
+    model = _ppca(gen)
+    x = model.sample(4, gen)
+    log_px = model.log_marginal(x)
+    post_mean, post_cov = model.posterior(x)
+    for i in range(len(x)):
+        exact = model.elbo(x[i], post_mean[i], post_cov)
+        torch.testing.assert_close(exact, log_px[i], rtol=0, atol=1e-10)
+        # a poor encoder: shifted mean, inflated diagonal covariance
+        poor_mean = post_mean[i] + torch.tensor([0.8, -0.5], dtype=DTYPE)
+        poor_cov = torch.diag(torch.diagonal(post_cov) * 3.0)
+        poor = model.elbo(x[i], poor_mean, poor_cov)
+        gap = kl_divergence(MultivariateNormal(poor_mean, poor_cov), MultivariateNormal(post_mean[i], post_cov))
+        assert poor < log_px[i] - 0.1, "the ELBO of a poor encoder must lie strictly below log p(x)"
+        # vae-elbo-decomposition: log p(x) = ELBO + KL(q || p(h|x))
+        torch.testing.assert_close(poor + gap, log_px[i], rtol=0, atol=1e-10)
+
+
+def test_ppca_monte_carlo_elbo_and_exact_posterior_weights():
+    gen = torch.Generator().manual_seed(6)
+    model = _ppca(gen, orthogonal=True)
+    x = model.sample(5, gen)
+    log_px = model.log_marginal(x)
+    post_mean, post_cov = model.posterior(x)
+    post_var = torch.diagonal(post_cov)
+    assert torch.allclose(post_cov, torch.diag(post_var), atol=1e-12)
+
+    def exact_encoder(xb):
+        mean, _ = model.posterior(xb)
+        return Normal(mean, post_var.sqrt().expand_as(mean))
+
+    # at the exact posterior every importance weight equals p(x): zero variance
+    log_w = iwae_log_weights(x, exact_encoder, model.gaussian_log_likelihood, 50, generator=gen)
+    assert log_w.shape == (50, 5)
+    torch.testing.assert_close(log_w, log_px.expand_as(log_w), rtol=0, atol=1e-9)
+
+    def poor_encoder(xb):
+        mean, _ = model.posterior(xb)
+        return Normal(mean + 0.6, (2.0 * post_var).sqrt().expand_as(mean))
+
+    # the Monte Carlo ELBO (k = 1 weights) agrees with the analytic ELBO and lies below log p(x)
+    log_w = iwae_log_weights(x, poor_encoder, model.gaussian_log_likelihood, 40_000, generator=gen)
+    mc, se = log_w.mean(0), log_w.std(0) / math.sqrt(len(log_w))
+    for i in range(len(x)):
+        analytic = model.elbo(x[i], post_mean[i] + 0.6, torch.diag(2.0 * post_var))
+        assert abs(mc[i] - analytic) < NUM_SE * se[i]
+        assert mc[i] + NUM_SE * se[i] < log_px[i]
+
+
+def test_iwae_bound_increases_with_k_towards_log_px():
+    gen = torch.Generator().manual_seed(7)
+    model = _ppca(gen, orthogonal=True)
+    x = model.sample(1, gen)
+    log_px = model.log_marginal(x)[0]
+    post_mean, post_cov = model.posterior(x)
+    post_var = torch.diagonal(post_cov)
+    shift = torch.tensor([2.5, -2.5], dtype=DTYPE) * post_var.sqrt()
+    repeats = 500  # independent estimates of each L_k, all for the same x
+
+    def poor_encoder(xb):  # mean 2.5 posterior standard deviations off, variance twice too large
+        return Normal((post_mean + shift).expand(len(xb), -1), (2.0 * post_var).sqrt().expand(len(xb), -1))
+
+    elbo = model.elbo(x[0], post_mean[0] + shift, torch.diag(2.0 * post_var))
+    means, ses = {}, {}
+    xb = x.expand(repeats, -1)
+    for k in (1, 10, 100, 1000):
+        log_w = iwae_log_weights(xb, poor_encoder, model.gaussian_log_likelihood, k, generator=gen)  # (k, repeats)
+        estimates = iwae_bound(log_w)
+        means[k], ses[k] = estimates.mean(), estimates.std() / math.sqrt(repeats)
+    gap = log_px - elbo
+    assert gap > 3.0, "the test needs a poor encoder"
+    assert abs(means[1] - elbo) < NUM_SE * ses[1], "L_1 is the ELBO"
+    for k_small, k_large in ((1, 10), (10, 100), (100, 1000)):
+        diff = means[k_large] - means[k_small]
+        assert diff > 3 * math.sqrt(ses[k_small] ** 2 + ses[k_large] ** 2), f"L_{k_large} should exceed L_{k_small}"
+    assert means[1000] < log_px + NUM_SE * ses[1000], "L_k is a lower bound on log p(x)"
+    assert log_px - means[1000] < 0.05 * gap, "L_1000 should have closed most of the gap to log p(x)"
+
+
+def test_log_likelihood_iwae_is_exact_at_the_exact_posterior():
+    gen = torch.Generator().manual_seed(8)
+    model = _ppca(gen, orthogonal=True)
+    x = model.sample(23, gen)
+    log_px = model.log_marginal(x)
+    _, post_cov = model.posterior(x)
+    post_std = torch.diagonal(post_cov).sqrt()
+
+    def exact_encoder(xb):
+        mean, _ = model.posterior(xb)
+        return Normal(mean, post_std.expand_as(mean))
+
+    # small batches and chunks, k not a multiple of the chunk: exercises the bookkeeping
+    est = log_likelihood_iwae(x, exact_encoder, model.gaussian_log_likelihood, 37, batch_size=7, max_rows=50, generator=gen)
+    assert isinstance(est, IWAEEstimate) and est.k == 37 and est.num_points == 23
+    np.testing.assert_allclose(est.per_point, log_px.numpy(), atol=1e-9)
+    assert est.log_likelihood == pytest.approx(float(log_px.mean()), abs=1e-9)
+    assert est.standard_error == pytest.approx(float(log_px.std() / math.sqrt(23)), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# The helpers' arithmetic
+# ---------------------------------------------------------------------------
+
+
+def test_iwae_bound_equals_direct_log_mean_exp():
+    rng = np.random.default_rng(9)
+    log_w = rng.normal(-3.0, 2.0, size=(50, 7))
+    direct = np.log(np.mean(np.exp(log_w), axis=0))
+    ours = iwae_bound(torch.from_numpy(log_w)).numpy()
+    np.testing.assert_allclose(ours, direct, rtol=1e-12)
+    # samples on another axis
+    np.testing.assert_allclose(iwae_bound(torch.from_numpy(log_w.T), dim=1).numpy(), direct, rtol=1e-12)
+    # k = 1 is the input itself (the one-sample ELBO)
+    np.testing.assert_allclose(iwae_bound(torch.from_numpy(log_w[:1])).numpy(), log_w[0], rtol=1e-12)
+
+
+def test_iwae_bound_is_stable_for_tiny_weights():
+    log_w = torch.tensor([[-1000.0], [-1001.0], [-1002.0]], dtype=DTYPE)  # exp() underflows to 0
+    expected = scipy.special.logsumexp(log_w.numpy(), axis=0) - math.log(3)
+    np.testing.assert_allclose(iwae_bound(log_w).numpy(), expected, rtol=1e-12)
+    assert torch.isfinite(iwae_bound(log_w)).all()
+    with pytest.raises(ValueError):
+        iwae_bound(torch.zeros(0, 3))
+
+
+def test_bernoulli_log_likelihood_matches_torch():
+    gen = torch.Generator().manual_seed(10)
+    logits = 3.0 * torch.randn(4, 6, 784, generator=gen, dtype=DTYPE)
+    x = torch.bernoulli(torch.rand(6, 784, generator=gen, dtype=DTYPE), generator=gen)
+    ours = bernoulli_log_likelihood(logits, x)
+    reference = torch.distributions.Bernoulli(logits=logits).log_prob(x.expand_as(logits)).sum(-1)
+    assert ours.shape == (4, 6)
+    torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-8)
+    assert (ours <= 0).all()
+
+
+# ---------------------------------------------------------------------------
+# Gradient estimators: reparameterization vs score function (REINFORCE)
+# f(h) = h^2, q = N(mu, sigma^2):  d/dmu E_q[f] = 2 mu
+#   reparameterization: g = f'(mu + sigma eps) = 2 (mu + sigma eps),      Var = 4 sigma^2
+#   score function:     g = f(h) (h - mu) / sigma^2,                      Var = mu^4/sigma^2 + 14 mu^2 + 15 sigma^2
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mu,sigma", [(1.0, 0.5), (2.0, 1.0)])
+def test_gradient_estimator_variances(mu, sigma):
+    gen = torch.Generator().manual_seed(11)
+    n = 1_000_000
+    eps = torch.randn(n, generator=gen, dtype=DTYPE)
+    mu_t = torch.tensor(mu, dtype=DTYPE, requires_grad=True)
+    h = mu_t + sigma * eps  # vae-reparameterization
+    (grad_mean,) = torch.autograd.grad((h**2).mean(), mu_t)
+    reparam = 2.0 * (mu + sigma * eps)
+    score = (mu + sigma * eps) ** 2 * eps / sigma  # f(h) * d/dmu log q(h) = f(h) (h - mu) / sigma^2
+    assert float(grad_mean) == pytest.approx(float(reparam.mean()), rel=1e-12)
+    for g, var_exact in ((reparam, 4 * sigma**2), (score, mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2)):
+        assert abs(g.mean() - 2 * mu) < NUM_SE * g.std() / math.sqrt(n), "both estimators are unbiased"
+        sq = (g - g.mean()) ** 2
+        assert abs(sq.mean() - var_exact) < NUM_SE * sq.std() / math.sqrt(n)
+    assert score.var() > 10 * reparam.var()
