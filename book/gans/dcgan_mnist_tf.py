@@ -70,7 +70,7 @@ import tensorflow as tf                                         # TensorFlow onl
 from tensorflow.keras import layers
 from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
 from genmod.metrics import median_bandwidth, mmd2_unbiased
-from genmod.plotting import image_grid, training_curves
+from genmod.plotting import class_histogram, image_grid, training_curves
 
 print(f"scale: {genmod.get_scale()}")
 device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
@@ -441,15 +441,7 @@ print(f"classes with >= 2% of the samples: {scores['classes_with_2pct']}/10, "
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})
 image_grid(samples[:100], nrow=10, ax=axes[0], title="(a) 100 generated digits")
-real_hist = np.bincount(y_test, minlength=10) / len(y_test)
-axes[1].bar(np.arange(10) - 0.2, scores["class_histogram"], width=0.4, label="generated (judge's class)")
-axes[1].bar(np.arange(10) + 0.2, real_hist, width=0.4, label="test digits (true class)")
-axes[1].axhline(0.02, color="k", ls=":", lw=1)
-axes[1].set_xticks(range(10))
-axes[1].set_xlabel("digit class")
-axes[1].set_ylabel("fraction of digits")
-axes[1].set_title("(b) class histogram")
-axes[1].legend(fontsize="small")
+class_histogram(scores["class_histogram"], reference=y_test, ax=axes[1], title="(b) class histogram")
 plt.tight_layout()
 plt.show()
 

@@ -60,7 +60,7 @@ import tensorflow as tf                                         # TensorFlow onl
 import keras
 from keras import layers, ops
 from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
-from genmod.plotting import image_grid, training_curves
+from genmod.plotting import class_histogram, image_grid, training_curves
 
 print(f"scale: {genmod.get_scale()}, keras {keras.__version__}")
 device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
@@ -403,14 +403,7 @@ start = time.perf_counter()
 judged = judge_samples(samples)   # TensorFlow is loaded, so the judge runs in a subprocess
 print(f"judge took {time.perf_counter() - start:.0f} s")
 
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.bar(range(10), judged["class_histogram"], color="tab:blue")
-ax.axhline(0.1, color="k", ls="--", lw=1, label="uniform (0.1)")
-ax.axhline(0.02, color="tab:red", ls=":", lw=1, label="2% threshold")
-ax.set_xticks(range(10))
-ax.set_xlabel("class predicted by the judge")
-ax.set_ylabel("fraction of samples")
-ax.legend()
+class_histogram(judged["class_histogram"], reference=y_test)
 plt.show()
 
 # %% [markdown]

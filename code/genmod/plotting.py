@@ -147,3 +147,41 @@ def samples_2d(samples: dict, *, centers=None, ax=None, title: str | None = None
         ax.set_title(title)
     ax.legend(loc="upper right", fontsize="small")
     return ax
+
+
+def class_histogram(fractions, *, reference=None, threshold: float = 0.02, ax=None, title: str | None = None):
+    r"""Bar chart of the judge's class histogram, optionally beside the true class frequencies.
+
+    Args:
+        fractions: 10 fractions summing to 1, e.g. ``judge_samples(...)["class_histogram"]``.
+        reference: optional true class labels (any shape, integers 0..9) of real digits,
+            drawn as a second bar per class.
+        threshold: share a class needs to count as present (dotted line), in [0, 1].
+        ax: axes; a new figure when ``None``.
+        title: axes title.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: if ``fractions`` does not hold 10 values.
+    """
+    fractions = np.asarray(fractions, dtype=float).ravel()
+    if fractions.shape != (10,):
+        raise ValueError(f"expected 10 class fractions, got shape {fractions.shape}")
+    ax = _axes(ax, figsize=(5, 3.2))
+    classes = np.arange(10)
+    width = 0.4 if reference is not None else 0.8
+    offset = 0.2 if reference is not None else 0.0
+    ax.bar(classes - offset, fractions, width=width, label="generated (judge's class)")
+    if reference is not None:
+        labels = np.asarray(reference).ravel().astype(int)
+        ax.bar(classes + offset, np.bincount(labels, minlength=10)[:10] / len(labels), width=width, label="real digits (true class)")
+    ax.axhline(threshold, color="k", ls=":", lw=1, label=f"{threshold:.0%} threshold")
+    ax.set_xticks(classes)
+    ax.set_xlabel("digit class")
+    ax.set_ylabel("fraction of digits")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
