@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from scipy import integrate, optimize, stats
 from scipy.special import logsumexp, xlogy
 
+from notebook_code import notebook_functions
+
 LOG2 = np.log(2.0)
 
 
@@ -406,15 +408,10 @@ def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
 # ---------------------------------------------------------------------------
 
 
-def gradient_penalty(critic, x_real, x_fake, lam=10.0, generator=None):
-    r"""lam * E[(||grad_x f(x_hat)||_2 - 1)^2], x_hat = eps x_real + (1 - eps) x_fake, eps ~ U[0, 1].
-
-    The same code as in book/gans/wgan_modes_torch (eq. wgan-gp; Gulrajani et al. 2017, eq. 3).
-    """
-    eps = torch.rand(x_real.shape[0], 1, generator=generator, dtype=x_real.dtype)  # one eps per pair
-    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, d)
-    return lam * ((grad.norm(2, dim=1) - 1) ** 2).mean()
+# The notebook's own gradient_penalty, taken from book/gans/wgan_modes_torch.py (eq. wgan-gp).
+gradient_penalty = notebook_functions("book/gans/wgan_modes_torch.py", ["gradient_penalty"], {"torch": torch})[
+    "gradient_penalty"
+]
 
 
 def _linear_critic(weight, bias=0.3):
@@ -430,7 +427,7 @@ def test_gradient_penalty_of_unit_norm_linear_critic_is_zero():
     x_real = torch.randn(256, 3, generator=gen, dtype=torch.float64)
     x_fake = 2 + torch.randn(256, 3, generator=gen, dtype=torch.float64)
     w = np.array([1.0, -2.0, 2.0]) / 3.0  # ||w|| = 1: f(x) = w.x + c is 1-Lipschitz with |grad f| = 1
-    gp = gradient_penalty(_linear_critic(w), x_real, x_fake, generator=gen)
+    gp = gradient_penalty(_linear_critic(w), x_real, x_fake)
     assert gp.item() == pytest.approx(0.0, abs=1e-12)
 
 
@@ -441,7 +438,7 @@ def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_square
     x_fake = torch.randn(128, 2, generator=gen, dtype=torch.float64)
     w = norm * np.array([0.6, 0.8])
     critic = _linear_critic(w)
-    gp = gradient_penalty(critic, x_real, x_fake, lam=10.0, generator=gen)
+    gp = gradient_penalty(critic, x_real, x_fake, lam=10.0)
     assert gp.item() == pytest.approx(10.0 * (norm - 1.0) ** 2, rel=1e-12, abs=1e-12)
     assert gp.item() > 0
     # the penalty is differentiable in the critic's weights (create_graph=True):

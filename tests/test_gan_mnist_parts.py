@@ -7,28 +7,21 @@ moments against their closed forms, and the discriminator loss against the value
 function at D = 1/2 (eqs. gan-value-function and gan-loss-at-optimum).
 """
 
-import ast
 import math
-from pathlib import Path
 
 import pytest
+from notebook_code import notebook_functions
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "book" / "gans" / "gan_mnist_torch.py"
 NAMES = ("make_generator_network", "make_discriminator_network", "create_noise")
 
 
 @pytest.fixture(scope="module")
 def nb():
     """The notebook's factory and noise functions, executed from its source."""
-    tree = ast.parse(NOTEBOOK.read_text())
-    defs = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in NAMES]
-    assert sorted(d.name for d in defs) == sorted(NAMES), "the notebook no longer defines these functions"
-    namespace = {"torch": torch, "nn": nn}
-    exec(compile(ast.Module(body=defs, type_ignores=[]), str(NOTEBOOK), "exec"), namespace)
-    return namespace
+    return notebook_functions("book/gans/gan_mnist_torch.py", NAMES, {"torch": torch, "nn": nn})
 
 
 @pytest.mark.parametrize("layers,units", [(1, 100), (2, 64)])
