@@ -384,11 +384,7 @@ print(f"  generated vs test digits: {mmd2_fake:.2e}")
 print(f"  test vs test digits:      {mmd2_real:.2e}")
 
 # %%
-scores = judge_samples(samples.reshape(-1, 28, 28))
-print(f"Fréchet distance (judge features): generated {scores['frechet_distance']:.1f}, "
-      f"real digits {scores['real_frechet_distance']:.1f}")
-print(f"classes with >= 2% of the samples: {scores['classes_with_2pct']}/10, "
-      f"mean confidence {scores['mean_confidence']:.3f}")
+scores = judge_samples(samples.reshape(-1, 28, 28))   # prints Fréchet distance, classes, confidence
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})

@@ -421,8 +421,8 @@ metrics = {
     "wgan_gp_mmd2": final_wgan["mmd2"],
     "wgan_gp_counts": final_wgan["counts"],
     "num_modes": num_modes,
-    "train_seconds_gan": time_gan,
-    "train_seconds_wgan_gp": time_wgan,
+    "train_time_s_gan": time_gan,
+    "train_time_s_wgan_gp": time_wgan,
 }
 folder = genmod.save_artifacts("wgan_modes_torch", images=snapshots_wgan[num_steps], metrics=metrics)
 print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics of both models to {folder}")
