@@ -10,9 +10,10 @@ Checked:
 
 - Eckart-Young (eq. ae-eckart-young): PCA's error is the sum of the discarded
   eigenvalues, and no rank-k linear map does better;
-- a linear autoencoder (eq. ae-linear) trained with Adam reaches that error and
-  its decoder spans the top-k principal subspace (principal angles), from the
-  book's orthonormal start and from PyTorch's default start;
+- the notebook's linear autoencoder (eq. ae-linear), trained by the notebook's
+  loop with full batches, reaches that error and its decoder spans the top-k
+  principal subspace (principal angles), from the book's orthonormal start and
+  from PyTorch's default start;
 - the principal directions are recovered from the decoder (exercise ae-ex-recover);
 - Baldi and Hornik: projections onto other eigenvector sets are critical points
   and saddles (exercise ae-ex-saddle);
@@ -25,6 +26,8 @@ import numpy as np
 import pytest
 import torch
 from scipy.linalg import subspace_angles
+
+from notebook_code import notebook_functions
 
 D, K, N = 10, 3, 500
 POPULATION_EIGENVALUES = np.array([9.0, 6.0, 4.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15, 0.1])
@@ -62,33 +65,36 @@ def projector(V):
     return Q @ Q.T
 
 
-def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
-    r"""Full-batch Adam on L(W_enc, W_dec) = (1/N) sum_i ||x_i - W_dec W_enc x_i||^2.
+# The notebook's own model and training loop, taken from book/autoencoders/autoencoder_pca_torch.py.
+nb = notebook_functions("book/autoencoders/autoencoder_pca_torch.py", ["LinearAutoencoder", "train_autoencoder"],
+                        {"torch": torch, "nn": torch.nn, "F": torch.nn.functional})
 
-    Returns (W_enc (k, D), W_dec (D, k)) as numpy arrays, and the initial pair.
+
+def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
+    r"""The notebook's linear autoencoder, trained by its ``train_autoencoder`` with full batches.
+
+    Full-batch Adam in float64 on the mean squared error, ``steps`` epochs of one step
+    each, learning rate cosine-decayed to 0. ``init="orthogonal"`` keeps the notebook's
+    start (orthonormal encoder rows, decoder = encoder transposed); ``init="default"``
+    resets both layers to PyTorch's default initialisation.
+
+    Returns ((W_enc (k, D), W_dec (D, k)) trained, the same pair at the start), numpy arrays.
     """
     torch.manual_seed(seed)
     xt = torch.as_tensor(x, dtype=torch.float64)
-    encoder = torch.nn.Linear(x.shape[1], k, bias=False, dtype=torch.float64)
-    decoder = torch.nn.Linear(k, x.shape[1], bias=False, dtype=torch.float64)
-    if init == "orthogonal":                      # as in book/autoencoders/autoencoder_pca_torch
-        torch.nn.init.orthogonal_(encoder.weight)
-        with torch.no_grad():
-            decoder.weight.copy_(encoder.weight.T)
-    elif init != "default":
+    model = nb["LinearAutoencoder"](x.shape[1], k).double()
+    if init == "default":
+        model.encoder.reset_parameters()
+        model.decoder.reset_parameters()
+    elif init != "orthogonal":
         raise ValueError(init)
-    initial = (encoder.weight.detach().numpy().copy(), decoder.weight.detach().numpy().copy())
-    params = list(encoder.parameters()) + list(decoder.parameters())
-    optimizer = torch.optim.Adam(params, lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    for _ in range(steps):
-        loss = ((decoder(encoder(xt)) - xt) ** 2).sum(dim=1).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-    trained = (encoder.weight.detach().numpy().copy(), decoder.weight.detach().numpy().copy())
-    return trained, initial
+
+    def weights():
+        return model.encoder.weight.detach().numpy().copy(), model.decoder.weight.detach().numpy().copy()
+
+    initial = weights()
+    nb["train_autoencoder"](model, xt, num_epochs=steps, batch_size=len(xt), lr=lr, seed=seed)
+    return weights(), initial
 
 
 @pytest.fixture(scope="module", params=["orthogonal", "default"])

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from genmod.metrics import frechet_distance, frechet_distance_features, mmd2_unbiased, mode_coverage
+from genmod.metrics import (
+    frechet_distance,
+    frechet_distance_features,
+    median_bandwidth,
+    mmd2_against_real,
+    mmd2_unbiased,
+    mode_coverage,
+)
 
 
 def mmd2_direct(x, y, sigma):
@@ -34,6 +41,35 @@ def test_mmd_near_zero_for_one_distribution_and_grows_with_shift():
     values = [mmd2_unbiased(x, rng.normal(size=(500, 2)) + [s, 0.0], bandwidth=1.0) for s in shifts]
     assert values[0] > max(same)
     assert all(a < b for a, b in zip(values, values[1:]))
+
+
+
+def test_mmd_against_real_scores_every_model_with_one_kernel():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(1200, 3))
+    close, far = rng.normal(size=(400, 3)), rng.normal(size=(400, 3)) + [1.0, 0.0, 0.0]
+    r_close = mmd2_against_real(close, real, num_samples=400, seed=5)
+    r_far = mmd2_against_real(far, real, num_samples=400, seed=5)
+    # the same real sets and the same kernel for every model scored with one seed
+    assert r_close["mmd_bandwidth"] == r_far["mmd_bandwidth"]
+    assert r_close["mmd2_real_vs_real"] == r_far["mmd2_real_vs_real"]
+    assert r_close["mmd_num_samples"] == 400
+    # the floor is the real-versus-real estimate: near 0, as is a sample of the same law
+    assert abs(r_close["mmd2_real_vs_real"]) < 5e-3
+    assert abs(r_close["mmd2_generated_vs_real"]) < 5e-3
+    assert r_far["mmd2_generated_vs_real"] > 10 * max(abs(r_close["mmd2_generated_vs_real"]), 5e-3)
+    # the kernel is the median heuristic on real samples only: the generated ones do not move it
+    assert r_close["mmd_bandwidth"] == pytest.approx(median_bandwidth(real[:400], real[400:800]), rel=0.05)
+
+
+def test_mmd_against_real_rejects_too_few_samples():
+    rng = np.random.default_rng(3)
+    with pytest.raises(ValueError, match="2 \\* num_samples real"):
+        mmd2_against_real(rng.normal(size=(100, 2)), rng.normal(size=(150, 2)), num_samples=100)
+    with pytest.raises(ValueError, match="num_samples"):
+        mmd2_against_real(rng.normal(size=(50, 2)), rng.normal(size=(300, 2)), num_samples=100)
+    with pytest.raises(ValueError):
+        mmd2_against_real(rng.normal(size=(100, 2)), rng.normal(size=(300, 3)), num_samples=100)
 
 
 def test_mmd_closed_form_for_gaussians():

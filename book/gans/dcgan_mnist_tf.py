@@ -69,8 +69,8 @@ from genmod.tfutils import describe_device, seed_everything  # first: it sets Te
 import tensorflow as tf                                         # TensorFlow only: never torch here
 from tensorflow.keras import layers
 from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
-from genmod.metrics import median_bandwidth, mmd2_unbiased
-from genmod.plotting import class_histogram, image_grid, training_curves
+from genmod.metrics import mmd2_against_real
+from genmod.plotting import gan_curves, image_grid, samples_and_classes
 
 print(f"scale: {genmod.get_scale()}")
 device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
@@ -349,15 +349,7 @@ train_time = time.perf_counter() - start
 print(f"training time: {train_time:.0f} s on {device}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-training_curves({"generator loss $L_G$": history["gen_loss"], "discriminator loss $L_D$": history["disc_loss"]},
-                ax=axes[0], ylabel="loss (nats)", title="(a) losses")
-axes[0].axhline(math.log(2), color="C0", ls=":", lw=1)
-axes[0].axhline(math.log(4), color="C1", ls=":", lw=1)
-training_curves({r"real: $D(\mathbf{x})$": history["d_real"], r"generated: $D(G(\mathbf{h}))$": history["d_fake"]},
-                ax=axes[1], ylabel="mean discriminator output", title="(b) discriminator outputs")
-axes[1].axhline(0.5, color="k", ls=":", lw=1)
-axes[1].set_ylim(0, 1)
+gan_curves(history["gen_loss"], history["disc_loss"], history["d_real"], history["d_fake"])
 plt.tight_layout()
 plt.show()
 
@@ -404,7 +396,7 @@ plt.show()
 # - the unbiased squared MMD {eq}`gan-mmd` in pixel space, with a Gaussian
 #   kernel, between `num_mmd` generated and `num_mmd` test digits. An
 #   estimate means something only next to its noise floor, so we also
-#   compute it between two disjoint sets of `num_mmd` test digits, with the
+#   compute it (`genmod.metrics.mmd2_against_real`) between two disjoint sets of `num_mmd` test digits, with the
 #   same kernel: the bandwidth $\sigma$ is the median pairwise distance
 #   between real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
@@ -422,22 +414,16 @@ generated = generator.predict(noise, batch_size=500, verbose=0)          # (N, 2
 samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (N, 28, 28) in [0, 1]
 
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (M, 784) in [0, 1]
-idx = np.random.default_rng(0).permutation(len(x_test01))
-real_a, real_b = x_test01[idx[:num_mmd]], x_test01[idx[num_mmd:2 * num_mmd]]  # two disjoint real sets
-sigma = median_bandwidth(real_a, real_b)                                 # kernel bandwidth (pixel units)
-mmd2_fake = mmd2_unbiased(samples[:num_mmd].reshape(num_mmd, -1), real_a, bandwidth=sigma)  # eq. gan-mmd
-mmd2_real = mmd2_unbiased(real_b, real_a, bandwidth=sigma)               # the noise floor
-print(f"MMD^2 (Gaussian kernel, sigma = {sigma:.2f}, {num_mmd} vs {num_mmd} digits):")
-print(f"  generated vs test digits: {mmd2_fake:.4f}")
-print(f"  test vs test digits:      {mmd2_real:.4f}")
+mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)           # eq. gan-mmd, one kernel for both values
+print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
+print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
+print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
 # %%
 scores = judge_samples(samples)   # prints Fréchet distance, classes, confidence
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})
-image_grid(samples[:100], nrow=10, ax=axes[0], title="(a) 100 generated digits")
-class_histogram(scores["class_histogram"], reference=y_test, ax=axes[1], title="(b) class histogram")
+samples_and_classes(samples, scores["class_histogram"], reference=y_test)
 plt.tight_layout()
 plt.show()
 
@@ -465,10 +451,7 @@ plt.show()
 
 # %%
 metrics = {
-    "mmd2_generated_vs_test": mmd2_fake,
-    "mmd2_test_vs_test": mmd2_real,
-    "mmd_bandwidth": sigma,
-    "mmd_num_digits": num_mmd,
+    **mmd,
     **scores,
     "num_epochs": num_epochs,
     "num_train": num_train,

@@ -65,8 +65,8 @@ from torch.utils.data import DataLoader, TensorDataset
 import genmod
 from genmod import pick
 from genmod.judge import judge_samples
-from genmod.metrics import mmd2_unbiased
-from genmod.plotting import class_histogram, image_grid, training_curves
+from genmod.metrics import mmd2_against_real
+from genmod.plotting import gan_curves, image_grid, samples_and_classes
 from genmod.torchutils import get_device, images_to_tensor, seed_everything
 
 print(f"scale: {genmod.get_scale()}")
@@ -293,15 +293,7 @@ train_time = time.perf_counter() - start
 print(f"training time: {train_time:.0f} s on {device}")
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-training_curves({"generator loss $L_G$": history["g_loss"], "discriminator loss $L_D$": history["d_loss"]},
-                ax=axes[0], ylabel="loss (nats)", title="(a) losses")
-axes[0].axhline(math.log(4), color="C1", ls=":", lw=1)
-axes[0].axhline(math.log(2), color="C0", ls=":", lw=1)
-training_curves({r"real: $D(\mathbf{x})$": history["d_real"], r"fake: $D(G(\mathbf{h}))$": history["d_fake"]},
-                ax=axes[1], ylabel="mean discriminator output", title="(b) discriminator outputs")
-axes[1].axhline(0.5, color="k", ls=":", lw=1)
-axes[1].set_ylim(0, 1)
+gan_curves(history["g_loss"], history["d_loss"], history["d_real"], history["d_fake"])
 plt.tight_layout()
 plt.show()
 
@@ -356,10 +348,11 @@ plt.show()
 # generator never saw:
 #
 # - the unbiased squared MMD {eq}`gan-mmd` in pixel space, with a Gaussian
-#   kernel whose bandwidth is the median pairwise distance, between
-#   `num_mmd` generated digits and `num_mmd` test digits. An estimate is only
-#   meaningful next to its noise floor, so we compute it also between two
-#   disjoint sets of `num_mmd` real test digits;
+#   kernel, between `num_mmd` generated digits and `num_mmd` test digits. An
+#   estimate is only meaningful next to its noise floor, so
+#   `genmod.metrics.mmd2_against_real` computes it also between two disjoint
+#   sets of `num_mmd` real test digits, with the same kernel: its bandwidth is
+#   the median pairwise distance between those real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
 #   {eq}`gan-frechet` between the judge's features of the samples and of the
 #   test digits, next to the same distance for real training digits; the
@@ -374,22 +367,16 @@ with torch.no_grad():
                          for _ in range(math.ceil(num_samples / 500))])[:num_samples]  # (N, 784) in [0, 1]
 samples = samples.cpu().numpy().clip(0, 1).astype(np.float32)
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0  # (M, 784) in [0, 1]
-rng = np.random.default_rng(0)
-idx = rng.permutation(len(x_test01))
-real_a, real_b = x_test01[idx[:num_mmd]], x_test01[idx[num_mmd:2 * num_mmd]]  # two disjoint real sets
-mmd2_fake = mmd2_unbiased(samples[:num_mmd], real_a)  # generated vs real, eq. gan-mmd
-mmd2_real = mmd2_unbiased(real_b, real_a)             # real vs real: the noise floor
-print(f"MMD^2 (median-heuristic Gaussian kernel, {num_mmd} vs {num_mmd} digits):")
-print(f"  generated vs test digits: {mmd2_fake:.2e}")
-print(f"  test vs test digits:      {mmd2_real:.2e}")
+mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)  # eq. gan-mmd, one kernel for both values
+print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
+print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
+print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
 # %%
 scores = judge_samples(samples.reshape(-1, 28, 28))   # prints Fréchet distance, classes, confidence
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})
-image_grid(samples[:100].reshape(-1, 28, 28), nrow=10, ax=axes[0], title="(a) 100 generated digits")
-class_histogram(scores["class_histogram"], reference=y_test, ax=axes[1], title="(b) class histogram")
+samples_and_classes(samples.reshape(-1, 28, 28), scores["class_histogram"], reference=y_test)
 plt.tight_layout()
 plt.show()
 
@@ -416,9 +403,7 @@ plt.show()
 
 # %%
 metrics = {
-    "mmd2_generated_vs_test": mmd2_fake,
-    "mmd2_test_vs_test": mmd2_real,
-    "mmd_num_digits": num_mmd,
+    **mmd,
     **scores,
     "num_epochs": num_epochs,
     "num_train": num_train,

@@ -52,7 +52,6 @@ import time
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy.spatial import cKDTree
-from scipy.stats import norm
 import genmod
 from genmod import pick
 from genmod.tfutils import describe_device, seed_everything  # first: it sets TensorFlow's log level
@@ -60,7 +59,7 @@ import tensorflow as tf                                         # TensorFlow onl
 import keras
 from keras import layers, ops
 from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
-from genmod.plotting import class_histogram, image_grid, training_curves
+from genmod.plotting import class_histogram, image_grid, latent_scatter, standard_normal_grid, training_curves
 
 print(f"scale: {genmod.get_scale()}, keras {keras.__version__}")
 device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
@@ -298,16 +297,10 @@ plt.show()
 
 # %%
 z_mean_test, z_log_var_test, _ = encoder.predict(x_test, batch_size=500, verbose=0)
-fig, ax = plt.subplots(figsize=(6, 5))
-points = ax.scatter(z_mean_test[:, 0], z_mean_test[:, 1], c=y_test, cmap="tab10", s=4,
-                    vmin=-0.5, vmax=9.5)
-fig.colorbar(points, ax=ax, ticks=range(10), label="digit class")
+ax = latent_scatter(z_mean_test, y_test, title=r"encoder means $\mu_\phi(\mathbf{x})$ of the test digits")
 for radius in (1, 2):   # circles holding 39% and 86% of the prior's mass
     ax.add_patch(plt.Circle((0, 0), radius, fill=False, ls="--", lw=1, color="k"))
-ax.set_xlabel("$h_1$")
-ax.set_ylabel("$h_2$")
 ax.set_aspect("equal")
-ax.set_title(r"encoder means $\mu_\phi(\mathbf{x})$ of the test digits")
 plt.show()
 print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_test)):.3f} "
       "(the prior's is 1)")
@@ -339,11 +332,7 @@ print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_
 # of samples from the prior that come out as that class.
 
 # %%
-u = (np.arange(grid_size) + 0.5) / grid_size                       # evenly spaced in (0, 1)
-quantiles = norm.ppf(u).astype("float32")                           # Phi^{-1}(u): equal prior mass per cell
-h1, h2 = np.meshgrid(quantiles, quantiles[::-1])                    # h2 grows upwards in the picture
-h_grid = np.zeros((grid_size * grid_size, latent_dim), "float32")
-h_grid[:, 0], h_grid[:, 1] = h1.ravel(), h2.ravel()                 # (further dimensions, if any, stay at 0)
+h_grid, quantiles = standard_normal_grid(grid_size)                # Phi^{-1}((j + 1/2) / n): equal prior mass per cell
 manifold = decoder.predict(h_grid, batch_size=500, verbose=0)       # (grid_size^2, 28, 28, 1)
 ax = image_grid(manifold, nrow=grid_size)
 ax.set_title(f"decoder means on a {grid_size}x{grid_size} grid of standard-normal quantiles")

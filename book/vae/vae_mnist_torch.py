@@ -65,7 +65,7 @@ from torch.distributions import Normal, kl_divergence
 import genmod
 from genmod import pick
 from genmod.judge import judge_samples
-from genmod.plotting import class_histogram, image_grid, training_curves
+from genmod.plotting import class_histogram, image_grid, latent_scatter, standard_normal_grid, training_curves
 from genmod.torchutils import get_device, images_to_tensor, seed_everything
 from genmod.vae import bernoulli_log_likelihood, gaussian_kl_standard_normal, log_likelihood_iwae
 
@@ -315,7 +315,7 @@ print(f"largest |closed - torch| = {(kl_closed - kl_torch).abs().max():.2e} nats
 # %%
 with torch.no_grad():
     q = encoder(x_test_bin)
-    kl_per_dim = 0.5 * (q.loc**2 + q.scale**2 - 1 - 2 * q.scale.log()).mean(0).cpu()  # (d,), nats
+    kl_per_dim = kl_divergence(q, Normal(0.0, 1.0)).mean(0).cpu()                    # KL of each h_j, (d,), nats
     activity = q.loc.var(0).cpu()                                                     # Cov_x(E_q[h_j]), (d,)
 active = activity > 1e-2                                                              # Burda et al.'s criterion
 num_active = int(active.sum())
@@ -436,18 +436,12 @@ print(f"2-dimensional latent space: test ELBO {history_2d['test elbo'][-1]:.2f} 
 n_grid = 15
 with torch.no_grad():
     mu_test = encoder_2d(x_test_bin).loc.cpu().numpy()                    # (N, 2)
-    u = torch.linspace(0.5 / n_grid, 1 - 0.5 / n_grid, n_grid)            # quantiles of the prior
-    h_axis = Normal(0.0, 1.0).icdf(u)                                      # Phi^{-1}(u)
-    h1, h2 = torch.meshgrid(h_axis, h_axis.flip(0), indexing="xy")         # rows: h_2 from top (high) to bottom
-    h_grid = torch.stack([h1.reshape(-1), h2.reshape(-1)], dim=1).to(device)
-    manifold = torch.sigmoid(decoder_2d(h_grid)).cpu()                    # Bernoulli means, (n_grid^2, 784)
+    h_grid, _ = standard_normal_grid(n_grid)                               # (n_grid^2, 2): h_j = Phi^{-1}(u_j)
+    manifold = torch.sigmoid(decoder_2d(torch.from_numpy(h_grid).to(device))).cpu()  # Bernoulli means, (n_grid^2, 784)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.6))
-points = axes[0].scatter(mu_test[:, 0], mu_test[:, 1], c=y_test, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
-fig.colorbar(points, ax=axes[0], ticks=range(10), label="digit class")
-axes[0].set_xlabel(r"$\mu_1(\mathbf{x})$")
-axes[0].set_ylabel(r"$\mu_2(\mathbf{x})$")
-axes[0].set_title("encoder means of the test digits")
+latent_scatter(mu_test, y_test, ax=axes[0], title="encoder means of the test digits",
+               xlabel=r"$\mu_1(\mathbf{x})$", ylabel=r"$\mu_2(\mathbf{x})$")
 image_grid(manifold, nrow=n_grid, ax=axes[1], title=r"decoded grid, $h_j = \Phi^{-1}(u_j)$")
 plt.show()
 

@@ -185,3 +185,109 @@ def class_histogram(fractions, *, reference=None, threshold: float = 0.02, ax=No
         ax.set_title(title)
     ax.legend(fontsize="small")
     return ax
+
+
+def gan_curves(gen_loss, disc_loss, d_real, d_fake, *, axes=None):
+    r"""The two panels of a GAN's training curves: (a) both losses, (b) mean D on real and generated data.
+
+    Dotted lines mark the values at the global optimum :math:`p_g = p_r`,
+    :math:`D^* = \tfrac12`: :math:`L_G = \log 2` (non-saturating loss),
+    :math:`L_D = \log 4` and :math:`D = \tfrac12` (``book/gans/theory.md``,
+    eq. ``gan-loss-at-optimum``).
+
+    Args:
+        gen_loss, disc_loss: per-epoch means of :math:`L_G` and :math:`L_D`, in nats.
+        d_real, d_fake: per-epoch means of :math:`D(\x)` and :math:`D(G(\h))`, in [0, 1].
+        axes: two axes; a new figure of two panels when ``None``.
+
+    Returns:
+        The two axes.
+    """
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    training_curves({"generator loss $L_G$": gen_loss, "discriminator loss $L_D$": disc_loss},
+                    ax=axes[0], ylabel="loss (nats)", title="(a) losses")
+    axes[0].axhline(np.log(2), color="C0", ls=":", lw=1)
+    axes[0].axhline(np.log(4), color="C1", ls=":", lw=1)
+    training_curves({r"real: $D(\mathbf{x})$": d_real, r"generated: $D(G(\mathbf{h}))$": d_fake},
+                    ax=axes[1], ylabel="mean discriminator output", title="(b) discriminator outputs")
+    axes[1].axhline(0.5, color="k", ls=":", lw=1)
+    axes[1].set_ylim(0, 1)
+    return axes
+
+
+def samples_and_classes(samples, fractions, *, reference=None, num_shown: int = 100):
+    r"""One figure: (a) the first generated digits, (b) the judge's class histogram.
+
+    Args:
+        samples: generated digits, any layout :func:`image_grid` reads, values in [0, 1].
+        fractions: the judge's 10 class fractions (``judge_samples(...)["class_histogram"]``).
+        reference: optional true labels of real digits, drawn beside (:func:`class_histogram`).
+        num_shown: how many digits panel (a) shows, 10 per row.
+
+    Returns:
+        The two axes.
+    """
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})
+    image_grid(np.asarray(samples)[:num_shown], nrow=10, ax=axes[0], title=f"(a) {num_shown} generated digits")
+    class_histogram(fractions, reference=reference, ax=axes[1], title="(b) class histogram")
+    return axes
+
+
+def latent_scatter(h, labels, *, ax=None, title: str | None = None, xlabel: str = "$h_1$", ylabel: str = "$h_2$"):
+    r"""Scatter two latent coordinates of data points, coloured by class, with a colour bar.
+
+    Args:
+        h: latent points, shape ``(N, 2)`` (e.g. encoder means :math:`\mu_\phi(\x)`).
+        labels: integer classes 0..9, shape ``(N,)``.
+        ax: axes; a new figure when ``None``.
+        title, xlabel, ylabel: text of the axes.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: if ``h`` is not of shape ``(N, 2)`` or ``labels`` not of length N.
+    """
+    h = np.asarray(h)
+    labels = np.asarray(labels).ravel()
+    if h.ndim != 2 or h.shape[1] != 2 or len(labels) != len(h):
+        raise ValueError(f"expected h of shape (N, 2) and N labels, got {h.shape} and {labels.shape}")
+    ax = _axes(ax, figsize=(6, 5))
+    points = ax.scatter(h[:, 0], h[:, 1], c=labels, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+    ax.figure.colorbar(points, ax=ax, ticks=range(10), label="digit class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def standard_normal_grid(n: int):
+    r"""A square grid of 2D latent points with equal prior mass per cell, for drawing a decoded manifold.
+
+    The coordinates are the quantiles :math:`\Phi^{-1}(u_j)`, :math:`u_j = (j + \tfrac12)/n`,
+    of the standard normal prior; row-major, :math:`h_2` falling from the top row to
+    the bottom and :math:`h_1` growing to the right, so that decoding the points and
+    passing them to :func:`image_grid` with ``nrow=n`` draws the manifold the right way up.
+
+    Args:
+        n: points per axis, >= 1.
+
+    Returns:
+        ``(points, quantiles)``: float32 arrays of shapes ``(n * n, 2)`` and ``(n,)``.
+
+    Raises:
+        ValueError: if ``n < 1``.
+    """
+    from scipy.stats import norm
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    quantiles = norm.ppf((np.arange(n) + 0.5) / n).astype(np.float32)
+    h1, h2 = np.meshgrid(quantiles, quantiles[::-1])
+    return np.stack([h1.ravel(), h2.ravel()], axis=1), quantiles
