@@ -174,6 +174,17 @@ def test_value_at_optimum_is_two_js_minus_two_log_two(name):
     assert js_divergence(p_g, p_r) == pytest.approx(jsd, abs=1e-10)  # JS is symmetric
 
 
+# The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gan-loss-at-optimum.
+gan_1d = notebook_functions("book/gans/gan_1d_torch.py", ["integration_limits", "value_at_optimum", "js_divergence"],
+                            {"np": np, "integrate": integrate})
+
+
+@pytest.mark.parametrize("name", [n for n in DENSITY_PAIRS if "uniform" not in n])  # the notebook's use logpdf: full supports
+def test_notebook_quadratures_agree_with_the_independent_ones(name):
+    p_r, p_g = DENSITY_PAIRS[name]
+    assert gan_1d["value_at_optimum"](p_r, p_g) == pytest.approx(value_at_optimal_discriminator(p_r, p_g), abs=1e-8)
+    assert gan_1d["js_divergence"](p_r, p_g) == pytest.approx(js_divergence(p_r, p_g), abs=1e-8)
+
 @pytest.mark.parametrize("name", list(DENSITY_PAIRS))
 def test_value_at_optimum_is_minus_two_log_two_when_pg_equals_pr(name):
     p_r, _ = DENSITY_PAIRS[name]

@@ -300,11 +300,17 @@ print(f"v(G, D*) - v(G, D), same samples: {gap.mean():.5f} +- {gap.std() / np.sq
 # says $D^* = \tfrac12$ everywhere and $v = -2\log 2 \approx -1.386$.
 
 # %%
+def affine_generator():
+    """G(h) = a h + b (h of shape (B, 1)), started at a = sigma_g, b = mu_g: the p_g of Sections 1 and 2."""
+    generator = nn.Linear(1, 1).to(device)
+    with torch.no_grad():
+        generator.weight.fill_(sigma_g)
+        generator.bias.fill_(mu_g)
+    return generator
+
+
 discriminator_start = copy.deepcopy(discriminator)  # the Section 1 discriminator, kept for Section 4
-generator = nn.Linear(1, 1).to(device)  # G(h) = a h + b
-with torch.no_grad():
-    generator.weight.fill_(sigma_g)
-    generator.bias.fill_(mu_g)
+generator = affine_generator()
 opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d)
 opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g)
 
@@ -464,13 +470,11 @@ for name, grad in (("saturating", grad_sat), ("non-saturating", grad_ns)):
 # Section 1:
 
 # %%
-generator_start = nn.Linear(1, 1).to(device)
-with torch.no_grad():
-    generator_start.weight.fill_(sigma_g)
-    generator_start.bias.fill_(mu_g)
+losses = {"saturating": lambda l: F.logsigmoid(-l).mean(),       # L_G = E[log(1 - D(G(h)))], from the logits l
+          "non-saturating": lambda l: -F.logsigmoid(l).mean()}  # L_G = -E[log D(G(h))]
+generator_start = affine_generator()
 h = noise(num_eval)
-for name, loss_fn in (("saturating", lambda l: F.logsigmoid(-l).mean()),
-                      ("non-saturating", lambda l: -F.logsigmoid(l).mean())):
+for name, loss_fn in losses.items():
     generator_start.zero_grad()
     loss_fn(discriminator_start(generator_start(h))).backward()
     g = torch.cat([p.grad.flatten() for p in generator_start.parameters()])
@@ -495,10 +499,7 @@ print(f"mean D(G(h)) = {d_start.mean().item():.3f}; share of fakes with D(G(h)) 
 def train_generator(generator_loss, make_optimizer, num_steps):
     """Alternating training from the Section 3 start; returns the generator's mean b at every step."""
     disc = copy.deepcopy(discriminator_start)
-    gen = nn.Linear(1, 1).to(device)
-    with torch.no_grad():
-        gen.weight.fill_(sigma_g)
-        gen.bias.fill_(mu_g)
+    gen = affine_generator()
     opt_disc = torch.optim.Adam(disc.parameters(), lr=lr_d)
     opt_gen = make_optimizer(gen.parameters())
     path = [gen.bias.item()]
@@ -515,8 +516,6 @@ def train_generator(generator_loss, make_optimizer, num_steps):
     return np.asarray(path)
 
 
-losses = {"saturating": lambda l: F.logsigmoid(-l).mean(),       # E[log(1 - D(G(h)))]
-          "non-saturating": lambda l: -F.logsigmoid(l).mean()}  # -E[log D(G(h))]
 optimizers = {"SGD": lambda params: torch.optim.SGD(params, lr=lr_g_sgd),
               "Adam": lambda params: torch.optim.Adam(params, lr=lr_g)}
 paths = {}

@@ -304,12 +304,10 @@ plt.show()
 # better; real samples score about 0).
 
 # %%
-rows = []
-for step in checkpoints:
-    for name, snaps in (("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan)):
-        rows.append((name, step, score(snaps[step])))
+scores = {(name, step): score(snaps[step])
+          for step in checkpoints for name, snaps in (("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))}
 print(f"{'model':8s} {'step':>7s} {'modes':>6s} {'high quality':>13s} {'MMD^2':>9s}  samples per mode (high quality)")
-for name, step, s in rows:
+for (name, step), s in scores.items():
     print(f"{name:8s} {step:7d} {s['modes_covered']:4d}/{num_modes} {s['high_quality']:13.3f} {s['mmd2']:9.5f}  {s['counts']}")
 print(f"{'real':8s} {'':7s} {real_score['modes_covered']:4d}/{num_modes} {real_score['high_quality']:13.3f} "
       f"{real_score['mmd2']:9.5f}  {real_score['counts']}")
@@ -334,7 +332,7 @@ plt.show()
 # loss curve that tracks sample quality, as {cite}`arjovsky2017` point out.
 
 # %%
-final_gan, final_wgan = score(snapshots_gan[num_steps]), score(snapshots_wgan[num_steps])
+final_gan, final_wgan = scores[("GAN", num_steps)], scores[("WGAN-GP", num_steps)]
 fig, ax = plt.subplots(figsize=(7, 3.2))
 modes = np.arange(1, num_modes + 1)
 for offset, (name, s) in zip((-0.27, 0.0, 0.27), (("GAN", final_gan), ("WGAN-GP", final_wgan), ("real", real_score))):
