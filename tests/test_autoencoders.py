@@ -8,16 +8,16 @@ value is computed from the sample covariance S = X^T X / N, never hard-coded.
 
 Checked:
 
-- Eckart-Young (eq. ae-eckart-young): PCA's error is the sum of the discarded
+- Eckart-Young (eq. autoencoders-eckart-young): PCA's error is the sum of the discarded
   eigenvalues, and no rank-k linear map does better;
-- the notebook's linear autoencoder (eq. ae-linear), trained by the notebook's
+- the notebook's linear autoencoder (eq. autoencoders-linear), trained by the notebook's
   loop with full batches, reaches that error and its decoder spans the top-k
   principal subspace (principal angles), from the book's orthonormal start and
   from PyTorch's default start;
-- the principal directions are recovered from the decoder (exercise ae-ex-recover);
+- the principal directions are recovered from the decoder (exercise autoencoders-ex-recover);
 - Baldi and Hornik: projections onto other eigenvector sets are critical points
-  and saddles (exercise ae-ex-saddle);
-- the angle bound (eq. ae-angle-bound);
+  and saddles (exercise autoencoders-ex-saddle);
+- the angle bound (eq. autoencoders-angle-bound);
 - negative controls: the bottom-k subspace, a wrong top set, and the untrained
   autoencoder all fail the checks that the trained one passes.
 """
@@ -36,7 +36,7 @@ POPULATION_EIGENVALUES = np.array([9.0, 6.0, 4.0, 0.5, 0.4, 0.3, 0.25, 0.2, 0.15
 # that we accept. Full-batch Adam in float64 with a cosine-decayed learning rate
 # converges here to rounding error (a relative excess below 1e-12 from either
 # start); missing one top direction costs at least (lambda_3 - lambda_4) / L*,
-# about 180 % (exercise ae-ex-saddle). Through eq. ae-angle-bound this tolerance
+# about 180 % (exercise autoencoders-ex-saddle). Through eq. autoencoders-angle-bound this tolerance
 # allows a largest principal angle of about 1.4 degrees (angle_tolerance_deg).
 REL_TOL_LOSS = 1e-3
 
@@ -54,7 +54,7 @@ def data():
 
 
 def loss_of_map(S, A):
-    r"""L = tr[(I - A) S (I - A)^T] = (1/N) sum_i ||x_i - A x_i||^2, eq. ae-reconstruction-loss."""
+    r"""L = tr[(I - A) S (I - A)^T] = (1/N) sum_i ||x_i - A x_i||^2, eq. autoencoders-reconstruction-loss."""
     R = np.eye(len(S)) - A
     return float(np.trace(R @ S @ R.T))
 
@@ -108,7 +108,7 @@ def max_angle_deg(V, W):
 
 
 def angle_tolerance_deg(lam):
-    r"""Largest principal angle allowed by eq. ae-angle-bound for an excess loss of REL_TOL_LOSS * L*."""
+    r"""Largest principal angle allowed by eq. autoencoders-angle-bound for an excess loss of REL_TOL_LOSS * L*."""
     l_star = lam[K:].sum()
     return float(np.degrees(np.arcsin(np.sqrt(REL_TOL_LOSS * l_star / (lam[K - 1] - lam[K])))))
 
@@ -154,7 +154,7 @@ def test_linear_autoencoder_spans_the_principal_subspace(data, trained):
 
 
 def test_principal_directions_are_recovered_from_the_decoder(data, trained):
-    """Exercise ae-ex-recover: QR of W_dec, then the k x k eigenproblem of Q^T S Q."""
+    """Exercise autoencoders-ex-recover: QR of W_dec, then the k x k eigenproblem of Q^T S Q."""
     x, S, lam, U = data
     _, (W_enc, W_dec), _ = trained
     Q, _ = np.linalg.qr(W_dec)
@@ -191,7 +191,7 @@ def test_negative_controls_fail_the_checks(data, trained):
 
 
 def test_other_eigenvector_projections_are_saddles(data):
-    """Baldi and Hornik (exercise ae-ex-saddle): critical points, and a way down along a rotation."""
+    """Baldi and Hornik (exercise autoencoders-ex-saddle): critical points, and a way down along a rotation."""
     x, S, lam, U = data
     St = torch.as_tensor(S)
     eye = torch.eye(D, dtype=torch.float64)
@@ -231,7 +231,7 @@ def test_other_eigenvector_projections_are_saddles(data):
 
 
 def test_angle_bound(data):
-    r"""Eq. ae-angle-bound: L - L* >= (lambda_k - lambda_{k+1}) sum_i sin^2 theta_i, with equality cases."""
+    r"""Eq. autoencoders-angle-bound: L - L* >= (lambda_k - lambda_{k+1}) sum_i sin^2 theta_i, with equality cases."""
     x, S, lam, U = data
     l_star = lam[K:].sum()
     gap = lam[K - 1] - lam[K]

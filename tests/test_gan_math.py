@@ -1,15 +1,15 @@
 r"""The mathematics of the GAN chapter (book/gans/theory.md), checked numerically.
 
-- the optimal discriminator D* = p_r / (p_r + p_g) (eq. gan-optimal-discriminator):
+- the optimal discriminator D* = p_r / (p_r + p_g) (eq. gans-optimal-discriminator):
   a discriminator trained by binary cross-entropy on samples learns it, and the
   pointwise maximiser of A log y + B log(1 - y) is A / (A + B);
 - the value at the optimum v(G, D*) = 2 JS(p_r || p_g) - 2 log 2
-  (eq. gan-loss-at-optimum), with v and JS computed by independent quadratures;
-- the saturating and non-saturating generator losses (eqs. gan-saturating-loss,
-  gan-nonsaturating-loss): their logit gradients -D and -(1 - D), their common
+  (eq. gans-loss-at-optimum), with v and JS computed by independent quadratures;
+- the saturating and non-saturating generator losses (eqs. gans-saturating-loss,
+  gans-nonsaturating-loss): their logit gradients -D and -(1 - D), their common
   stationary point, and the divergences their gradients descend at D*
   (Goodfellow et al. 2014, Sec. 3; Arjovsky & Bottou 2017, Theorem 2.5);
-- the WGAN-GP gradient penalty (eq. wgan-gp; Gulrajani et al. 2017, eq. 3).
+- the WGAN-GP gradient penalty (eq. gans-wgan-gp; Gulrajani et al. 2017, eq. 3).
 
 Everything runs on the CPU in double precision, offline, in a few seconds.
 """
@@ -174,7 +174,7 @@ def test_value_at_optimum_is_two_js_minus_two_log_two(name):
     assert js_divergence(p_g, p_r) == pytest.approx(jsd, abs=1e-10)  # JS is symmetric
 
 
-# The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gan-loss-at-optimum.
+# The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gans-loss-at-optimum.
 gan_1d = notebook_functions("book/gans/gan_1d_torch.py", ["integration_limits", "value_at_optimum", "js_divergence"],
                             {"np": np, "integrate": integrate})
 
@@ -258,7 +258,7 @@ def test_trained_discriminator_matches_optimal_discriminator():
     g = torch.as_tensor(grid)
     with torch.no_grad():
         d = torch.sigmoid(model(torch.stack([g, g**2], dim=1))[:, 0]).numpy()
-    d_star = p_r.pdf(grid) / (p_r.pdf(grid) + p_g.pdf(grid))  # eq. gan-optimal-discriminator
+    d_star = p_r.pdf(grid) / (p_r.pdf(grid) + p_g.pdf(grid))  # eq. gans-optimal-discriminator
     wrong = p_g.pdf(grid) / (p_r.pdf(grid) + p_g.pdf(grid))
     tol = 0.03
     assert np.abs(d - d_star)[region].max() < tol
@@ -308,12 +308,12 @@ def test_small_mlp_discriminator_matches_optimal_discriminator():
 
 
 def saturating_loss(logits):
-    r"""log(1 - D) with D = sigmoid(l), to be minimised by the generator (eq. gan-saturating-loss)."""
+    r"""log(1 - D) with D = sigmoid(l), to be minimised by the generator (eq. gans-saturating-loss)."""
     return F.logsigmoid(-logits)
 
 
 def nonsaturating_loss(logits):
-    r"""-log D with D = sigmoid(l) (eq. gan-nonsaturating-loss)."""
+    r"""-log D with D = sigmoid(l) (eq. gans-nonsaturating-loss)."""
     return -F.logsigmoid(logits)
 
 
@@ -419,7 +419,7 @@ def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
 # ---------------------------------------------------------------------------
 
 
-# The notebook's own gradient_penalty, taken from book/gans/wgan_modes_torch.py (eq. wgan-gp).
+# The notebook's own gradient_penalty, taken from book/gans/wgan_modes_torch.py (eq. gans-wgan-gp).
 gradient_penalty = notebook_functions("book/gans/wgan_modes_torch.py", ["gradient_penalty"], {"torch": torch})[
     "gradient_penalty"
 ]

@@ -4,7 +4,7 @@ The notebook defines its networks, its noise and its losses inline (the model is
 lesson), so these tests read those function definitions from the paired .py file
 and check them: output shapes and ranges, dropout only in training mode, the noise
 moments against their closed forms, and the discriminator loss against the value
-function at D = 1/2 (eqs. gan-value-function and gan-loss-at-optimum).
+function at D = 1/2 (eqs. gans-value-function and gans-loss-at-optimum).
 """
 
 import math

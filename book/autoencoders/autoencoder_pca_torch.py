@@ -29,8 +29,8 @@
 # After this notebook you can
 #
 # - compute PCA of a data set with a library eigendecomposition and check the
-#   Eckart–Young value of its reconstruction error, {eq}`ae-eckart-young`;
-# - write and train a linear autoencoder {eq}`ae-linear` in PyTorch and show,
+#   Eckart–Young value of its reconstruction error, {eq}`autoencoders-eckart-young`;
+# - write and train a linear autoencoder {eq}`autoencoders-linear` in PyTorch and show,
 #   with principal angles, that its decoder spans the top-$k$ principal subspace;
 # - explain why the learned weights are a mixture of the principal directions,
 #   and recover the directions from them;
@@ -97,7 +97,7 @@ assert k_show in code_sizes
 # same training mean. The nonlinear autoencoder sees the pixels themselves,
 # because its sigmoid output lives in $[0, 1]$. Errors are reported as the
 # **mean squared error per pixel** (MSE), the reconstruction loss
-# {eq}`ae-reconstruction-loss` divided by $D$. Centring shifts a digit and its
+# {eq}`autoencoders-reconstruction-loss` divided by $D$. Centring shifts a digit and its
 # reconstruction by the same vector, so the three models' errors are directly
 # comparable.
 
@@ -114,11 +114,11 @@ print(f"training digits {tuple(x_train01.shape)}, test digits {tuple(x_test01.sh
 # ## PCA: eigenvectors of the covariance
 #
 # PCA finds the orthonormal $U \in \R^{D \times k}$ that minimises the
-# reconstruction error of $\x \mapsto U U^\top \x$, {eq}`ae-pca-objective`. The
+# reconstruction error of $\x \mapsto U U^\top \x$, {eq}`autoencoders-pca-objective`. The
 # solution is the matrix $U_k$ of the top $k$ eigenvectors $\mathbf{u}_j$ of the
 # sample covariance $S = \frac1N X^\top X$ ($X$ the $N \times D$ matrix of
 # centred training digits), and by the Eckart–Young theorem
-# {eq}`ae-eckart-young` its training error is the sum of the discarded
+# {eq}`autoencoders-eckart-young` its training error is the sum of the discarded
 # eigenvalues, $\sum_{j > k} \lambda_j$. We diagonalise $S$ with
 # `scipy.linalg.eigh`: the same directions as an SVD of $X$
 # ($\lambda_j = \sigma_j^2 / N$), at the cost of a $784 \times 784$ problem
@@ -168,10 +168,10 @@ plt.show()
 # %% [markdown]
 # ## The linear autoencoder
 #
-# The linear autoencoder {eq}`ae-linear` has an encoder $\h = W_{\rm enc}\x + \mathbf{b}_{\rm enc}$
+# The linear autoencoder {eq}`autoencoders-linear` has an encoder $\h = W_{\rm enc}\x + \mathbf{b}_{\rm enc}$
 # and a decoder $\tilde\x = W_{\rm dec}\h + \mathbf{b}_{\rm dec}$, two
 # `nn.Linear` layers, trained with Adam on the squared error
-# {eq}`ae-reconstruction-loss`. Its reconstruction $W_{\rm dec}W_{\rm enc}\x$
+# {eq}`autoencoders-reconstruction-loss`. Its reconstruction $W_{\rm dec}W_{\rm enc}\x$
 # is a linear map of rank at most $k$, so by Eckart–Young it can do no better
 # than PCA, and at a global minimum it does exactly as well
 # ({doc}`theory`).
@@ -182,7 +182,7 @@ plt.show()
 # $k$-dimensional subspace, with equal scales in encoder and decoder. From
 # PyTorch's default initialisation, Adam with the same budget often lingers
 # near one of the saddle points of Baldi and Hornik {cite}`baldi1989`, where
-# one code unit has not yet found its direction ({ref}`ae-ex-init`).
+# one code unit has not yet found its direction ({ref}`autoencoders-ex-autoencoder-pca-torch-init`).
 
 # %%
 class LinearAutoencoder(nn.Module):
@@ -238,7 +238,7 @@ def reconstruction_mse(model, x):
 # space of $W_{\rm dec}$ and the span of $\mathbf{u}_1, \dots, \mathbf{u}_k$
 # (`scipy.linalg.subspace_angles`; all zero when the two subspaces coincide);
 # and the largest angle that the autoencoder's excess training error allows,
-# from the bound {eq}`ae-angle-bound`,
+# from the bound {eq}`autoencoders-angle-bound`,
 # $\sin^2\theta_1 \le (L - L^*) / (\lambda_k - \lambda_{k+1})$. The column
 # "gap" is the relative eigenvalue gap at the edge of the subspace,
 # $(\lambda_k - \lambda_{k+1}) / \lambda_k$.
@@ -293,7 +293,7 @@ plt.show()
 # reason to finish the job and the reconstruction error barely notices. The
 # gap is not the whole story (how far the random start was from
 # $\mathbf{u}_k$ matters too), but every measured angle is below the bound
-# that the excess error imposes (last column), as {eq}`ae-angle-bound`
+# that the excess error imposes (last column), as {eq}`autoencoders-angle-bound`
 # guarantees. For scale,
 # compare with how well the data determine the principal subspace in the first
 # place: PCA subspaces fitted to two halves of the training set disagree by
@@ -319,7 +319,7 @@ for k in code_sizes:
 # still be recovered from the weights {cite}`plaut2018`. The simplest route:
 # take an orthonormal basis $Q$ of the decoder's columns (QR decomposition),
 # diagonalise the $k \times k$ matrix $Q^\top S Q$, and rotate $Q$ by its
-# eigenvectors ({ref}`ae-ex-recover`).
+# eigenvectors ({ref}`autoencoders-ex-recover`).
 
 # %%
 W_dec = linear_models[k_show].decoder.weight.detach().double().cpu().numpy()  # (D, k)
@@ -367,7 +367,7 @@ plt.show()
 # Now the encoder and decoder are multilayer perceptrons, $784 \to 256 \to k$
 # with a ReLU hidden layer and a linear code, and $k \to 256 \to 784$ with a
 # ReLU hidden layer and a sigmoid output, trained on the pixels in $[0, 1]$ with
-# the same squared error {eq}`ae-reconstruction-loss`. The reconstruction is no
+# the same squared error {eq}`autoencoders-reconstruction-loss`. The reconstruction is no
 # longer confined to a $k$-dimensional linear subspace: it is a curved
 # $k$-dimensional surface in pixel space, and Eckart–Young no longer bounds it.
 
@@ -460,10 +460,10 @@ plt.show()
 # ## Summary
 #
 # - PCA's training reconstruction error equals the Eckart–Young sum of the
-#   discarded covariance eigenvalues, {eq}`ae-eckart-young`.
+#   discarded covariance eigenvalues, {eq}`autoencoders-eckart-young`.
 # - A linear autoencoder trained with Adam on the squared error reaches that
 #   floor and no lower; its decoder spans the top-$k$ principal subspace, up to
-#   angles that the bound {eq}`ae-angle-bound` ties to the excess error and the
+#   angles that the bound {eq}`autoencoders-angle-bound` ties to the excess error and the
 #   eigenvalue gap.
 # - Its weights are an arbitrary invertible mixture of the principal directions;
 #   a $k \times k$ eigenproblem recovers the directions.
@@ -475,7 +475,7 @@ plt.show()
 # ## Exercises
 #
 # ```{exercise}
-# :label: ae-ex-init
+# :label: autoencoders-ex-autoencoder-pca-torch-init
 #
 # Replace the orthonormal initialisation of `LinearAutoencoder` by PyTorch's
 # default (delete the lines of `__init__` after `self.decoder = ...`) and rerun the
@@ -484,7 +484,7 @@ plt.show()
 # see with the critical points of the linear autoencoder ({doc}`theory`).
 # ```
 #
-# ```{solution} ae-ex-init
+# ```{solution} autoencoders-ex-autoencoder-pca-torch-init
 # :class: dropdown
 #
 # With the default initialisation the encoder's weights are small and the
@@ -505,7 +505,7 @@ plt.show()
 # ```
 #
 # ```{exercise}
-# :label: ae-ex-nl-linear
+# :label: autoencoders-ex-autoencoder-pca-torch-nl-linear
 #
 # Remove the two ReLUs from `MLPAutoencoder` (keep the sigmoid). Is the new
 # model's test error closer to PCA's or to the nonlinear autoencoder's? Then
@@ -513,7 +513,7 @@ plt.show()
 # expect, and why?
 # ```
 #
-# ```{solution} ae-ex-nl-linear
+# ```{solution} autoencoders-ex-autoencoder-pca-torch-nl-linear
 # :class: dropdown
 #
 # Without the ReLUs the encoder $784 \to 256 \to k$ is a product of linear

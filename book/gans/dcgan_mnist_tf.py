@@ -35,14 +35,14 @@
 #   convolutions, leaky ReLUs, dropout, one logit) as Keras `Sequential` models,
 #   and follow the image shapes through them;
 # - write the discriminator's loss, minus the value function
-#   {eq}`gan-value-function`, and the generator's non-saturating loss
-#   {eq}`gan-nonsaturating-loss` with a binary cross-entropy on logits;
+#   {eq}`gans-value-function`, and the generator's non-saturating loss
+#   {eq}`gans-nonsaturating-loss` with a binary cross-entropy on logits;
 # - write a GAN training step with two `tf.GradientTape`s and two optimizers in
 #   a `@tf.function`;
 # - read the training curves against the values at the optimum
-#   ({eq}`gan-optimal-discriminator`, {eq}`gan-loss-at-optimum`), and evaluate
-#   samples with the MMD {eq}`gan-mmd` and a Fréchet distance
-#   {eq}`gan-frechet`, each next to its real-versus-real value.
+#   ({eq}`gans-optimal-discriminator`, {eq}`gans-loss-at-optimum`), and evaluate
+#   samples with the MMD {eq}`gans-mmd` and a Fréchet distance
+#   {eq}`gans-frechet`, each next to its real-versus-real value.
 # ```
 #
 # The mathematics is in {doc}`theory`. The fully connected GAN of
@@ -83,7 +83,7 @@ seed_everything(0)
 # batches of 256, generator widths (256, 128, 64), discriminator widths
 # (64, 128), and Adam with learning rate $10^{-4}$ and Keras's default
 # $\beta_1 = 0.9$. The `book` values, and why they differ, are discussed in
-# [](dcgan-tf-differences) at the end.
+# [](gans-dcgan-differences) at the end.
 
 # %%
 num_train = pick(quick=2000, book=len(x_train), full=len(x_train))  # training digits used
@@ -234,10 +234,10 @@ print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in [{x_fake.numpy().min
 #     = -\frac1B \sum_i \left[\log D(\x_i) + \log\left(1 - D(G(\h_i))\right)\right],
 # $$
 #
-# minus the minibatch estimate of the value function {eq}`gan-value-function`:
+# minus the minibatch estimate of the value function {eq}`gans-value-function`:
 # descending $L_D$ ascends $v$, as the discriminator should in the minimax
-# game {eq}`gan-minimax`. The generator is trained on the non-saturating loss
-# {eq}`gan-nonsaturating-loss`, the cross-entropy of its digits with the
+# game {eq}`gans-minimax`. The generator is trained on the non-saturating loss
+# {eq}`gans-nonsaturating-loss`, the cross-entropy of its digits with the
 # label "real",
 #
 # $$
@@ -245,9 +245,9 @@ print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in [{x_fake.numpy().min
 # $$
 #
 # At the global optimum $\pg = \pr$, the best discriminator is
-# $D^* = \tfrac12$ everywhere {eq}`gan-optimal-discriminator`, a logit of 0.
+# $D^* = \tfrac12$ everywhere {eq}`gans-optimal-discriminator`, a logit of 0.
 # There $L_D = 2 \log 2 = \log 4 \approx 1.386$ nats (that is $-v$ at the value
-# $-\log 4$ of {eq}`gan-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$
+# $-\log 4$ of {eq}`gans-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$
 # nats. The cell checks both numbers on logits of 0.
 
 # %%
@@ -393,14 +393,14 @@ plt.show()
 # $[0, 1]$ by $x \mapsto (x + 1)/2$. Two measures compare them with real test
 # digits, which the generator never saw:
 #
-# - the unbiased squared MMD {eq}`gan-mmd` in pixel space, with a Gaussian
+# - the unbiased squared MMD {eq}`gans-mmd` in pixel space, with a Gaussian
 #   kernel, between `num_mmd` generated and `num_mmd` test digits. An
 #   estimate means something only next to its noise floor, so we also
 #   compute it (`genmod.metrics.mmd2_against_real`) between two disjoint sets of `num_mmd` test digits, with the
 #   same kernel: the bandwidth $\sigma$ is the median pairwise distance
 #   between real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
-#   {eq}`gan-frechet` between the judge's features of the samples and of the
+#   {eq}`gans-frechet` between the judge's features of the samples and of the
 #   test digits, next to the same distance for as many real training digits;
 #   the histogram of the judge's predicted classes (are all ten digits
 #   there?); and the judge's mean confidence, a rough sharpness score in the
@@ -414,7 +414,7 @@ generated = generator.predict(noise, batch_size=500, verbose=0)          # (N, 2
 samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (N, 28, 28) in [0, 1]
 
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (M, 784) in [0, 1]
-mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)           # eq. gan-mmd, one kernel for both values
+mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)           # eq. gans-mmd, one kernel for both values
 print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
@@ -467,7 +467,7 @@ folder = genmod.save_artifacts("dcgan_mnist_tf", samples, metrics)
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]
-# (dcgan-tf-differences)=
+# (gans-dcgan-differences)=
 # ## What differs from the tutorial
 #
 # The `full` scale is the tutorial's run: 50 epochs over the 60,000 MNIST
@@ -514,8 +514,8 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #   with strided convolutions.
 # - The two losses are binary cross-entropies on logits: $L_D$ labels real
 #   digits 1 and generated digits 0 (minus the value function
-#   {eq}`gan-value-function`), $L_G$ labels generated digits 1 (the
-#   non-saturating loss {eq}`gan-nonsaturating-loss`). Two gradient tapes in
+#   {eq}`gans-value-function`), $L_G$ labels generated digits 1 (the
+#   non-saturating loss {eq}`gans-nonsaturating-loss`). Two gradient tapes in
 #   one `@tf.function` update both networks from one forward pass.
 # - The losses settle near, not at, their values at the optimum ($\log 4$ and
 #   $\log 2$); samples from a fixed noise batch and metrics next to their
@@ -527,16 +527,16 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ## Exercises
 #
 # ```{exercise}
-# :label: dcgan-tf-ex-saturating
+# :label: gans-ex-dcgan-mnist-tf-saturating
 # Replace the generator's loss by the saturating loss of the minimax game
-# {eq}`gan-minimax`, that is, minimise $\frac1B \sum_i \log(1 - D(G(\h_i)))$.
+# {eq}`gans-minimax`, that is, minimise $\frac1B \sum_i \log(1 - D(G(\h_i)))$.
 # Write it with `cross_entropy` in one line, train at `book` settings, and
 # compare $D(G(\h))$ in the first epochs and the samples with the
 # non-saturating run. Explain the difference with the derivative of each
 # loss with respect to the discriminator's logit.
 # ```
 #
-# ```{solution} dcgan-tf-ex-saturating
+# ```{solution} gans-ex-dcgan-mnist-tf-saturating
 # :class: dropdown
 # Since $\mathrm{BCE}(\ell, 0) = -\log(1 - \sigma(\ell))$, the saturating loss
 # is `return -cross_entropy(tf.zeros_like(fake_output), fake_output)` in
@@ -551,7 +551,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: dcgan-tf-ex-cost
+# :label: gans-ex-dcgan-mnist-tf-cost
 # A convolution with a $k \times k$ kernel from $C_\mathrm{in}$ to
 # $C_\mathrm{out}$ channels does $H W k^2 C_\mathrm{in} C_\mathrm{out}$
 # multiply-adds, with $H \times W$ its *output* size; a transposed
@@ -562,7 +562,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # times make it about fifteen times cheaper rather than sixteen?
 # ```
 #
-# ```{solution} dcgan-tf-ex-cost
+# ```{solution} gans-ex-dcgan-mnist-tf-cost
 # :class: dropdown
 # Generator, tutorial widths: dense $100 \cdot 12{,}544 = 1.25$ M; first
 # transposed convolution $7 \cdot 7 \cdot 25 \cdot 256 \cdot 128 = 40.1$ M;
@@ -582,23 +582,23 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: dcgan-tf-ex-frozen-generator
+# :label: gans-ex-dcgan-mnist-tf-frozen-generator
 # Freeze the trained generator and train the discriminator alone for a few
 # epochs (a training step that updates only the discriminator). What happens
 # to $D(\x)$, $D(G(\h))$ and $L_D$, and what would they converge to if the
 # generator were perfect? What does this say about the trained generator?
 # ```
 #
-# ```{solution} dcgan-tf-ex-frozen-generator
+# ```{solution} gans-ex-dcgan-mnist-tf-frozen-generator
 # :class: dropdown
 # With the generator frozen, training the discriminator is ordinary binary
 # classification between real and generated digits, and it approaches the
-# optimal discriminator {eq}`gan-optimal-discriminator` for this fixed $\pg$,
+# optimal discriminator {eq}`gans-optimal-discriminator` for this fixed $\pg$,
 # within its capacity: $D(\x)$ rises, $D(G(\h))$ falls, and $L_D$ drops
 # clearly below $\log 4$, because the generated digits can still be told
 # from real ones. For a perfect generator, $\pg = \pr$, the best
 # discriminator is $D^* = \tfrac12$ everywhere and $L_D$ cannot fall below
-# $\log 4$ (in expectation). By {eq}`gan-loss-at-optimum`, $\log 4 - L_D$ at
+# $\log 4$ (in expectation). By {eq}`gans-loss-at-optimum`, $\log 4 - L_D$ at
 # the optimum is $2\,\JS{\pr}{\pg}$, so how far $L_D$ falls is a lower-bound
 # estimate of twice the Jensen–Shannon divergence. Measure $L_D$ on held-out
 # digits, and with dropout off, since a discriminator can also overfit.

@@ -29,14 +29,14 @@
 # After this notebook you can
 #
 # - train a discriminator with the binary cross-entropy and compare it with the
-#   optimal discriminator {eq}`gan-optimal-discriminator`;
-# - compute the value function {eq}`gan-value-function` by quadrature and by
-#   Monte Carlo, and check the identity {eq}`gan-loss-at-optimum`;
+#   optimal discriminator {eq}`gans-optimal-discriminator`;
+# - compute the value function {eq}`gans-value-function` by quadrature and by
+#   Monte Carlo, and check the identity {eq}`gans-loss-at-optimum`;
 # - train a generator with alternating updates and recognise the equilibrium:
 #   $D(x) \to \tfrac12$ and $v \to -2\log 2$;
 # - explain, with the gradients that autograd computes, why the saturating
-#   generator loss {eq}`gan-saturating-loss` stalls and the non-saturating loss
-#   {eq}`gan-nonsaturating-loss` does not.
+#   generator loss {eq}`gans-saturating-loss` stalls and the non-saturating loss
+#   {eq}`gans-nonsaturating-loss` does not.
 # ```
 
 # %%
@@ -100,11 +100,11 @@ lr_g_sgd = 0.01                                      # learning rate of plain SG
 # ## 1. The optimal discriminator
 #
 # For a fixed generator, the discriminator maximises the value function
-# {eq}`gan-value-function`,
+# {eq}`gans-value-function`,
 # $v(G, D) = \E_{x \sim \pr}[\log D(x)] + \E_{x \sim \pg}[\log(1 - D(x))]$,
 # which is minus the binary cross-entropy of a classifier that labels real
 # samples 1 and generated samples 0. Maximising the integrand point by point
-# gives the optimal discriminator {eq}`gan-optimal-discriminator`,
+# gives the optimal discriminator {eq}`gans-optimal-discriminator`,
 #
 # $$
 # D^*(x) = \frac{\pr(x)}{\pr(x) + \pg(x)} .
@@ -166,7 +166,7 @@ print(f"discriminator loss (= -v) over the last 100 steps: {np.mean(loss_history
 def d_optimal(x):
     """D*(x) = p_r / (p_r + p_g), in log space for accuracy in the tails."""
     log_r, log_g = p_r.logpdf(x), p_g.logpdf(x)
-    return np.exp(log_r - np.logaddexp(log_r, log_g))  # eq. gan-optimal-discriminator
+    return np.exp(log_r - np.logaddexp(log_r, log_g))  # eq. gans-optimal-discriminator
 
 
 @torch.no_grad()
@@ -199,7 +199,7 @@ plt.show()
 
 # %% [markdown]
 # **Figure.** Left: the data density $\pr$ and the generator density $\pg$.
-# Right: the analytic optimal discriminator $D^*$ {eq}`gan-optimal-discriminator`
+# Right: the analytic optimal discriminator $D^*$ {eq}`gans-optimal-discriminator`
 # and the trained discriminator; the shaded band is the region where
 # $m(x) > 0.01$. The two curves lie on top of each other where there are
 # samples to learn from. Beyond $x \approx 4$ they part: $\pr$ is narrower
@@ -213,7 +213,7 @@ plt.show()
 # %% [markdown]
 # ## 2. The value at the optimum is a Jensen–Shannon divergence
 #
-# Substituting $D^*$ into the value function gives {eq}`gan-loss-at-optimum`,
+# Substituting $D^*$ into the value function gives {eq}`gans-loss-at-optimum`,
 #
 # $$
 # v(G, D^*) = \int \left[\pr(x) \log D^*(x) + \pg(x) \log\left(1 - D^*(x)\right)\right] dx
@@ -232,7 +232,7 @@ def integration_limits(*dists, tail=1e-14):
 
 
 def value_at_optimum(p, q):
-    """v(G, D*) = int [p log D* + q log(1 - D*)] dx by quadrature (eq. gan-value-function with D = D*)."""
+    """v(G, D*) = int [p log D* + q log(1 - D*)] dx by quadrature (eq. gans-value-function with D = D*)."""
     def integrand(x):
         log_p, log_q = p.logpdf(x), q.logpdf(x)
         log_sum = np.logaddexp(log_p, log_q)
@@ -290,7 +290,7 @@ print(f"v(G, D*) - v(G, D), same samples: {gap.mean():.5f} +- {gap.std() / np.sq
 # It starts at $a = \sigma_g$, $b = \mu_g$, the $\pg$ of Sections 1 and 2,
 # and plays against the discriminator trained there. Each step makes one
 # discriminator update (ascending $v$) and one generator update on the
-# non-saturating loss {eq}`gan-nonsaturating-loss`,
+# non-saturating loss {eq}`gans-nonsaturating-loss`,
 # $L_G = -\E_{h}[\log D(G(h))]$, the cross-entropy of the fakes with the label
 # "real" (Algorithm 1 of {cite}`goodfellow2014` with $k = 1$).
 #
@@ -415,8 +415,8 @@ plt.show()
 # ## 4. Why the generator uses the non-saturating loss
 #
 # The generator can minimise its part of the value function, the saturating
-# loss {eq}`gan-saturating-loss` $\log(1 - D(G(h)))$, or the non-saturating
-# loss {eq}`gan-nonsaturating-loss` $-\log D(G(h))$. Both push $D(G(h))$ up.
+# loss {eq}`gans-saturating-loss` $\log(1 - D(G(h)))$, or the non-saturating
+# loss {eq}`gans-nonsaturating-loss` $-\log D(G(h))$. Both push $D(G(h))$ up.
 # Every gradient that reaches the generator passes through the
 # discriminator's logit $\ell$ on the fake sample:
 # $\nabla_\theta L = \frac{\partial L}{\partial \ell}\,\nabla_\theta \ell(G_\theta(h))$.
@@ -425,8 +425,8 @@ plt.show()
 
 # %%
 logits = torch.linspace(-12.0, 12.0, 2001, dtype=torch.float64, requires_grad=True)
-loss_sat = F.logsigmoid(-logits)   # log(1 - D), D = sigmoid(l); eq. gan-saturating-loss
-loss_ns = -F.logsigmoid(logits)    # -log D; eq. gan-nonsaturating-loss
+loss_sat = F.logsigmoid(-logits)   # log(1 - D), D = sigmoid(l); eq. gans-saturating-loss
+loss_ns = -F.logsigmoid(logits)    # -log D; eq. gans-nonsaturating-loss
 (grad_sat,) = torch.autograd.grad(loss_sat.sum(), logits)
 (grad_ns,) = torch.autograd.grad(loss_ns.sum(), logits)
 d_of_logits = torch.sigmoid(logits).detach()
@@ -453,7 +453,7 @@ for name, grad in (("saturating", grad_sat), ("non-saturating", grad_ns)):
 # **Figure.** The derivative of each generator loss with respect to the
 # discriminator's logit on a generated sample, against $D(G(h))$ on a logit
 # axis. It is $-D$ for the saturating loss and $-(1 - D)$ for the
-# non-saturating loss (derived in {ref}`an exercise <gan-1d-ex-logit-gradient>`; autograd agrees to rounding).
+# non-saturating loss (derived in {ref}`an exercise <gans-ex-gan-1d-torch-logit-gradient>`; autograd agrees to rounding).
 # Where the discriminator confidently rejects the fakes (shaded, $D \ll 1$),
 # the saturating gradient vanishes, while the non-saturating one stays near
 # $-1$.
@@ -487,7 +487,7 @@ print(f"mean D(G(h)) = {d_start.mean().item():.3f}; share of fakes with D(G(h)) 
 # Almost all fakes are confidently rejected, and the saturating loss gives a
 # gradient about an order of magnitude smaller than the non-saturating one
 # (the numbers above). The gap grows as the discriminator becomes better at
-# rejecting the fakes ({ref}`an exercise <gan-1d-ex-saturating>`).
+# rejecting the fakes ({ref}`an exercise <gans-ex-gan-1d-torch-saturating>`).
 #
 # What does a smaller gradient do to training? We rerun the game of Section 3
 # from the same start, once with each generator loss, and once with each of two
@@ -553,10 +553,10 @@ plt.show()
 #
 # - A discriminator trained by binary cross-entropy on samples learns the
 #   optimal discriminator $D^* = \pr/(\pr + \pg)$
-#   {eq}`gan-optimal-discriminator` where the samples are; its logit is the log
+#   {eq}`gans-optimal-discriminator` where the samples are; its logit is the log
 #   density ratio.
 # - At $D^*$ the value of the game is $2\,\JS{\pr}{\pg} - 2\log 2$
-#   {eq}`gan-loss-at-optimum`; two independent quadratures agree to about
+#   {eq}`gans-loss-at-optimum`; two independent quadratures agree to about
 #   $10^{-13}$, and a trained discriminator scores slightly less.
 # - Alternating updates drive $\pg$ to $\pr$; the discriminator's output goes
 #   to $\tfrac12$ and the value to $-2\log 2$, up to fluctuations that do not
@@ -569,17 +569,17 @@ plt.show()
 # ## Exercises
 #
 # ```{exercise}
-# :label: gan-1d-ex-mixture
+# :label: gans-ex-gan-1d-torch-mixture
 #
 # Change $\pr$ to a mixture of two Gaussians (write its `logpdf` with
 # `scipy.special.logsumexp`, and sample it by drawing a component at random
 # and then a point from that component). Does
 # the trained discriminator still match $D^*$? Does the identity
-# {eq}`gan-loss-at-optimum` still hold? Can the affine generator of Section 3
+# {eq}`gans-loss-at-optimum` still hold? Can the affine generator of Section 3
 # reach $v = -2\log 2$?
 # ```
 #
-# ```{solution} gan-1d-ex-mixture
+# ```{solution} gans-ex-gan-1d-torch-mixture
 # :class: dropdown
 #
 # The discriminator still approximates $D^*$ wherever there are samples; it
@@ -594,14 +594,14 @@ plt.show()
 # ```
 #
 # ```{exercise}
-# :label: gan-1d-ex-saturating
+# :label: gans-ex-gan-1d-torch-saturating
 #
 # Move the generator's start further from the data, $\mu_g = -4$, rerun the
 # notebook, and compare the two gradient norms and the four training runs of
 # Section 4.
 # ```
 #
-# ```{solution} gan-1d-ex-saturating
+# ```{solution} gans-ex-gan-1d-torch-saturating
 # :class: dropdown
 #
 # The better the discriminator separates the two distributions, the closer
@@ -617,14 +617,14 @@ plt.show()
 # ```
 #
 # ```{exercise}
-# :label: gan-1d-ex-logit-gradient
+# :label: gans-ex-gan-1d-torch-logit-gradient
 #
 # Derive $\partial_\ell \log(1 - \sigma(\ell)) = -\sigma(\ell)$ and
 # $\partial_\ell(-\log\sigma(\ell)) = \sigma(\ell) - 1$, and check them against
 # `grad_sat` and `grad_ns` of Section 4.
 # ```
 #
-# ```{solution} gan-1d-ex-logit-gradient
+# ```{solution} gans-ex-gan-1d-torch-logit-gradient
 # :class: dropdown
 #
 # With $\sigma'(\ell) = \sigma(\ell)(1 - \sigma(\ell))$:

@@ -33,13 +33,13 @@
 #   (image to probability, sigmoid output) as small PyTorch networks;
 # - train them in alternation with the binary cross-entropy: the
 #   discriminator on real (label 1) and generated (label 0) digits, which
-#   ascends the value function {eq}`gan-value-function`, and the generator on
-#   the non-saturating loss {eq}`gan-nonsaturating-loss`;
+#   ascends the value function {eq}`gans-value-function`, and the generator on
+#   the non-saturating loss {eq}`gans-nonsaturating-loss`;
 # - read GAN training curves: why neither loss goes to zero, and what
 #   $D(\x) \approx D(G(\h)) \approx \tfrac12$ would mean
-#   ({eq}`gan-optimal-discriminator`, {eq}`gan-loss-at-optimum`);
-# - evaluate samples with the unbiased MMD {eq}`gan-mmd` and a Fréchet
-#   distance {eq}`gan-frechet`, each next to its real-versus-real value.
+#   ({eq}`gans-optimal-discriminator`, {eq}`gans-loss-at-optimum`);
+# - evaluate samples with the unbiased MMD {eq}`gans-mmd` and a Fréchet
+#   distance {eq}`gans-frechet`, each next to its real-versus-real value.
 # ```
 #
 # The mathematics is in {doc}`theory`. A convolutional GAN in Keras is
@@ -202,10 +202,10 @@ print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f},
 #     = -\frac1B \sum_i \left[\log D(\x_i) + \log\left(1 - D(G(\h_i))\right)\right],
 # $$
 #
-# minus the minibatch estimate of the value function {eq}`gan-value-function`:
-# descending $L_D$ ascends $v$, as the inner player of {eq}`gan-minimax` should.
+# minus the minibatch estimate of the value function {eq}`gans-value-function`:
+# descending $L_D$ ascends $v$, as the inner player of {eq}`gans-minimax` should.
 # The generator is then trained on the non-saturating loss
-# {eq}`gan-nonsaturating-loss`, the cross-entropy of $D(G(\h))$ with the label
+# {eq}`gans-nonsaturating-loss`, the cross-entropy of $D(G(\h))$ with the label
 # "real",
 #
 # $$
@@ -217,9 +217,9 @@ print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f},
 # Adam optimizer, so a step on one network leaves the other's parameters alone.
 #
 # If the game reached its global optimum $\pg = \pr$, the best discriminator
-# would output $D^* = \tfrac12$ everywhere {eq}`gan-optimal-discriminator`, and
+# would output $D^* = \tfrac12$ everywhere {eq}`gans-optimal-discriminator`, and
 # the two losses would be $L_D = 2 \log 2 \approx 1.386$ (the value
-# $v = -\log 4$ of {eq}`gan-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$.
+# $v = -\log 4$ of {eq}`gans-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$.
 # These are the reference lines in the training curves below.
 
 # %%
@@ -347,14 +347,14 @@ plt.show()
 # $[0, 1]$. Two measures compare them with real test digits, which the
 # generator never saw:
 #
-# - the unbiased squared MMD {eq}`gan-mmd` in pixel space, with a Gaussian
+# - the unbiased squared MMD {eq}`gans-mmd` in pixel space, with a Gaussian
 #   kernel, between `num_mmd` generated digits and `num_mmd` test digits. An
 #   estimate is only meaningful next to its noise floor, so
 #   `genmod.metrics.mmd2_against_real` computes it also between two disjoint
 #   sets of `num_mmd` real test digits, with the same kernel: its bandwidth is
 #   the median pairwise distance between those real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
-#   {eq}`gan-frechet` between the judge's features of the samples and of the
+#   {eq}`gans-frechet` between the judge's features of the samples and of the
 #   test digits, next to the same distance for real training digits; the
 #   histogram of the judge's predicted classes (are all ten digits there?); and
 #   the judge's mean confidence, a rough sharpness score in the spirit of the
@@ -367,7 +367,7 @@ with torch.no_grad():
                          for _ in range(math.ceil(num_samples / 500))])[:num_samples]  # (N, 784) in [0, 1]
 samples = samples.cpu().numpy().clip(0, 1).astype(np.float32)
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0  # (M, 784) in [0, 1]
-mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)  # eq. gan-mmd, one kernel for both values
+mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)  # eq. gans-mmd, one kernel for both values
 print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
@@ -440,9 +440,9 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # - A GAN is two networks and two cross-entropies: the discriminator learns to
 #   label real digits 1 and generated digits 0, which ascends the value
-#   function {eq}`gan-value-function`; the generator learns to make the
+#   function {eq}`gans-value-function`; the generator learns to make the
 #   discriminator say 1 on its digits, the non-saturating loss
-#   {eq}`gan-nonsaturating-loss`.
+#   {eq}`gans-nonsaturating-loss`.
 # - The losses do not go to zero and are poor guides to sample quality; at the
 #   equilibrium $\pg = \pr$ they would sit at $\log 4$ and $\log 2$ with
 #   $D = \tfrac12$ everywhere. Samples from a fixed noise batch and metrics
@@ -454,16 +454,16 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ## Exercises
 #
 # ```{exercise}
-# :label: gans-ex-mnist-saturating
+# :label: gans-ex-gan-mnist-torch-saturating
 # Replace the generator's loss by the saturating loss
-# {eq}`gan-saturating-loss`, that is, minimise
+# {eq}`gans-saturating-loss`, that is, minimise
 # $\frac1B \sum_i \log(1 - D(G(\h_i)))$ (in code: `-loss_fn(d_fake, zeros)`),
 # and train for 10 epochs at `book` settings. Compare the first epochs of
 # $D(G(\h))$ and the samples with the non-saturating run. Explain what you see
 # with the derivative of each loss with respect to the discriminator's logit.
 # ```
 #
-# ```{solution} gans-ex-mnist-saturating
+# ```{solution} gans-ex-gan-mnist-torch-saturating
 # :class: dropdown
 # Change the line that computes `g_loss` in `g_train` to
 # `g_loss = -loss_fn(d_fake, torch.zeros(b, 1, device=device))`, since
@@ -480,18 +480,18 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: gans-ex-mnist-equilibrium
+# :label: gans-ex-gan-mnist-torch-equilibrium
 # Train a discriminator alone, with the generator frozen at its final state,
 # for a few epochs (only `d_train` in the loop). What happens to $D(\x)$,
 # $D(G(\h))$ and $L_D$? What would they converge to if the generator were
 # perfect, and what does the result say about the trained generator?
 # ```
 #
-# ```{solution} gans-ex-mnist-equilibrium
+# ```{solution} gans-ex-gan-mnist-torch-equilibrium
 # :class: dropdown
 # With the generator frozen, training the discriminator is ordinary binary
 # classification between real and generated digits, and it approaches the
-# optimal discriminator {eq}`gan-optimal-discriminator` for this fixed
+# optimal discriminator {eq}`gans-optimal-discriminator` for this fixed
 # $\pg$ (within its capacity). $D(\x)$ rises to nearly 1, $D(G(\h))$ falls to
 # nearly 0 and $L_D$ collapses: in our run (a generator trained for 40 epochs
 # at `book` settings), $L_D$ on the 2,000 held-out test digits and as many
@@ -501,7 +501,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # perfect generator, $\pg = \pr$, the best discriminator is
 # $D^* = \tfrac12$ everywhere and $L_D$ cannot go below $2\log 2 = \log 4$.
 # In general $-L_D$ estimates $v(G, D) \le v(G, D^*) = 2\,\JS{\pr}{\pg} - \log 4$
-# {eq}`gan-loss-at-optimum`, so $\log 4 - L_D$, evaluated on held-out digits
+# {eq}`gans-loss-at-optimum`, so $\log 4 - L_D$, evaluated on held-out digits
 # (a discriminator can overfit), is an estimate of a lower bound on
 # $2\,\JS{\pr}{\pg}$. Here it is about 1.38 nats, close to the largest
 # possible value $2 \log 2$: to a discriminator that is allowed to win, the
@@ -512,7 +512,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: gans-ex-mnist-reference
+# :label: gans-ex-gan-mnist-torch-reference
 # Run the reference configuration at `book` budget: set
 # `gen_hidden_units = disc_hidden_units = 100` and `mode_z = "uniform"` and keep
 # the rest. Compare the samples, the Fréchet distance and the class histogram
@@ -520,7 +520,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # more here, and is one run per setting enough to say so?
 # ```
 #
-# ```{solution} gans-ex-mnist-reference
+# ```{solution} gans-ex-gan-mnist-torch-reference
 # :class: dropdown
 # The reference networks have about 2.5 times fewer parameters, and their
 # samples after 12,500 steps are thinner and noisier, with a larger Fréchet

@@ -28,10 +28,10 @@
 # After this notebook you can
 #
 # - recognise mode collapse in samples and measure it with mode coverage, the
-#   fraction of high-quality samples and the squared MMD {eq}`gan-mmd`;
-# - implement the WGAN-GP critic loss with its gradient penalty {eq}`wgan-gp`
+#   fraction of high-quality samples and the squared MMD {eq}`gans-mmd`;
+# - implement the WGAN-GP critic loss with its gradient penalty {eq}`gans-wgan-gp`
 #   and the training loop of {cite}`gulrajani2017` (Algorithm 1);
-# - say what the critic of a WGAN estimates {eq}`wgan-dual` and why its
+# - say what the critic of a WGAN estimates {eq}`gans-wgan-dual` and why its
 #   gradients reach every mode, and where WGAN-GP's samples fall short.
 # ```
 
@@ -110,7 +110,7 @@ print("checkpoints (generator steps):", checkpoints)
 #   mode centre;
 # - a mode is **covered** if at least 1 % of all samples are high-quality
 #   samples assigned to it;
-# - the squared **MMD** {eq}`gan-mmd` between generated and real samples
+# - the squared **MMD** {eq}`gans-mmd` between generated and real samples
 #   (`genmod.metrics.mmd2_unbiased`, Gaussian kernel) compares the two
 #   distributions as a whole, and is near 0 when they agree. Its kernel width is
 #   fixed once, by the median heuristic on two sets of real samples, so that the
@@ -174,10 +174,10 @@ def generate(generator, n):
 # %% [markdown]
 # ## 3. The standard GAN
 #
-# The discriminator ascends the value function {eq}`gan-value-function`, i.e.
+# The discriminator ascends the value function {eq}`gans-value-function`, i.e.
 # minimises the binary cross-entropy with real samples labelled 1 and
 # generated samples labelled 0; the generator minimises the non-saturating loss
-# {eq}`gan-nonsaturating-loss`. One discriminator step alternates with one
+# {eq}`gans-nonsaturating-loss`. One discriminator step alternates with one
 # generator step.
 
 # %%
@@ -219,12 +219,12 @@ print(f"standard GAN: {num_steps} generator steps in {time_gan:.0f} s")
 # ## 4. WGAN-GP
 #
 # The critic $f$ estimates the Wasserstein-1 distance through its dual form
-# {eq}`wgan-dual`, $W_1(\pr, \pg) = \sup_{\lVert f \rVert_L \le 1}
+# {eq}`gans-wgan-dual`, $W_1(\pr, \pg) = \sup_{\lVert f \rVert_L \le 1}
 # \E_{\pr}[f] - \E_{\pg}[f]$. Instead of constraining $f$ to be 1-Lipschitz,
 # WGAN-GP penalises the deviation of its gradient norm from 1 at random points
 # $\hat\x = \epsilon \x + (1 - \epsilon)\tilde\x$ between real samples $\x$ and
 # generated samples $\tilde\x$, $\epsilon \sim U[0, 1]$. The critic minimises
-# {eq}`wgan-gp`,
+# {eq}`gans-wgan-gp`,
 #
 # $$
 # L = \E_{\tilde\x \sim \pg}[f(\tilde\x)] - \E_{\x \sim \pr}[f(\x)]
@@ -240,7 +240,7 @@ print(f"standard GAN: {num_steps} generator steps in {time_gan:.0f} s")
 
 # %%
 def gradient_penalty(critic, x_real, x_fake, lam=10.0):
-    """lam * E[(||grad f(x_hat)||_2 - 1)^2] at x_hat = eps x_real + (1 - eps) x_fake (eq. wgan-gp)."""
+    """lam * E[(||grad f(x_hat)||_2 - 1)^2] at x_hat = eps x_real + (1 - eps) x_fake (eq. gans-wgan-gp)."""
     eps = torch.rand(x_real.shape[0], 1, device=x_real.device)             # one eps ~ U[0, 1] per pair
     x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)       # (B, 2)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, 2)
@@ -260,7 +260,7 @@ def train_wgan_gp(num_steps, seed=0):
             x_fake = generator(noise(batch_size)).detach()
             w1_estimate = critic(x_real).mean() - critic(x_fake).mean()   # E_pr[f] - E_pg[f]
             penalty = gradient_penalty(critic, x_real, x_fake, lam)
-            loss_c = -w1_estimate + penalty                                # eq. wgan-gp
+            loss_c = -w1_estimate + penalty                                # eq. gans-wgan-gp
             opt_c.zero_grad()
             loss_c.backward()
             opt_c.step()
@@ -327,7 +327,7 @@ plt.show()
 # **Figure.** Training curves (moving averages over 1 % of the run). Left: the
 # GAN's losses; nothing in them reveals whether the generator covers all the
 # modes. Right: the WGAN critic's estimate $\E_{\pr}[f] - \E_{\pg}[f]$ of the
-# Wasserstein distance {eq}`wgan-dual`, and the gradient penalty. After an
+# Wasserstein distance {eq}`gans-wgan-dual`, and the gradient penalty. After an
 # unsettled start the estimate falls as the samples approach the ring, a
 # loss curve that tracks sample quality, as {cite}`arjovsky2017` point out.
 
@@ -369,8 +369,8 @@ plt.show()
 #
 # **WGAN-GP covers more modes, with blurrier samples.** Its critic is trained to
 # have a gradient of norm one everywhere between real and generated samples
-# {eq}`wgan-gp`, so every generated sample is pulled along a transport direction
-# towards real mass that is not yet matched {eq}`wgan-dual`, near or far. After
+# {eq}`gans-wgan-gp`, so every generated sample is pulled along a transport direction
+# towards real mass that is not yet matched {eq}`gans-wgan-dual`, near or far. After
 # the same number of generator steps it covers all or nearly all modes and has
 # the lowest MMD, close to that of real samples. Its high-quality fraction is
 # lower: many samples lie on the arcs between modes. A continuous generator
@@ -435,10 +435,10 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 #
 # - On a ring of eight sharp Gaussians, a standard GAN can produce sharp
 #   samples that cover only some of the modes: partial mode collapse. It shows
-#   in the mode count and the MMD {eq}`gan-mmd`, not in the quality of
+#   in the mode count and the MMD {eq}`gans-mmd`, not in the quality of
 #   individual samples.
 # - WGAN-GP trains a critic on the dual form of the Wasserstein distance
-#   {eq}`wgan-dual` with a gradient penalty {eq}`wgan-gp` (five critic steps per
+#   {eq}`gans-wgan-dual` with a gradient penalty {eq}`gans-wgan-gp` (five critic steps per
 #   generator step, $\lambda = 10$); the critic's gradients point from every
 #   generated sample towards unmatched real mass, and the generator covers all
 #   or nearly all modes, at the price of samples between the modes early in
@@ -451,7 +451,7 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 # ## Exercises
 #
 # ```{exercise}
-# :label: wgan-modes-ex-seeds
+# :label: gans-ex-wgan-modes-torch-seeds
 #
 # Train both models with three other seeds (the `seed` argument of
 # `train_gan` and `train_wgan_gp`) and report the mean and spread of the modes
@@ -459,7 +459,7 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 # seed?
 # ```
 #
-# ```{solution} wgan-modes-ex-seeds
+# ```{solution} gans-ex-wgan-modes-torch-seeds
 # :class: dropdown
 #
 # Loop over seeds, call `score` on the final snapshot of each run and collect
@@ -471,14 +471,14 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 # ```
 #
 # ```{exercise}
-# :label: wgan-modes-ex-latent
+# :label: gans-ex-wgan-modes-torch-latent
 #
 # Set `latent_dim = 256` and rerun the standard GAN. What do the samples look
 # like? Then set the generator's learning rate `lr_g_gan` equal to
 # `lr_d_gan`. What changes?
 # ```
 #
-# ```{solution} wgan-modes-ex-latent
+# ```{solution} gans-ex-wgan-modes-torch-latent
 # :class: dropdown
 #
 # With 256-dimensional noise and the generator ten times slower than the
@@ -488,23 +488,23 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 # moves as fast as the discriminator, overshoots the modes it holds, and in our
 # runs it hopped between subsets of the modes and eventually spread over all
 # eight, with lower sample quality along the way. Neither behaviour is
-# guaranteed: the dynamics of the game {eq}`gan-minimax` have no loss that
+# guaranteed: the dynamics of the game {eq}`gans-minimax` have no loss that
 # decreases, and small changes decide where they end.
 # ```
 #
 # ```{exercise}
-# :label: wgan-modes-ex-penalty
+# :label: gans-ex-wgan-modes-torch-penalty
 #
 # In `train_wgan_gp`, set `lam = 0` (no constraint on the critic) and train for
 # a few hundred steps, printing the critic's estimate of $W_1$. What happens,
 # and why?
 # ```
 #
-# ```{solution} wgan-modes-ex-penalty
+# ```{solution} gans-ex-wgan-modes-torch-penalty
 # :class: dropdown
 #
 # Without the penalty nothing bounds the critic: the supremum in
-# {eq}`wgan-dual` over all functions, not only 1-Lipschitz ones, is infinite
+# {eq}`gans-wgan-dual` over all functions, not only 1-Lipschitz ones, is infinite
 # whenever $\pg \ne \pr$. The critic's estimate $\E_{\pr}[f] - \E_{\pg}[f]$
 # grows without limit, its gradients grow with it, and the generator's updates
 # become erratic. The Lipschitz constraint is what turns the critic's value

@@ -468,7 +468,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # More latent dimensions lift the limit of two numbers, but a model does not use them
 # just because they are there: with this encoder (its last hidden layer has 16 units) and
 # this short training, a 16-dimensional latent space gave us no better numbers
-# (exercise {ref}`vae-tf-ex-latent-dim`). The book's counterpart is the fully connected VAE
+# (exercise {ref}`vae-ex-vae-mnist-tf-latent-dim`). The book's counterpart is the fully connected VAE
 # of {doc}`vae_mnist_torch`, with a 50-dimensional latent space trained for longer on
 # binarized digits: compare its KL term (the information its code carries), its samples
 # and the judge's numbers with those printed here. Its ELBO is not comparable with ours
@@ -496,14 +496,14 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ## Exercises
 #
 # ```{exercise}
-# :label: vae-tf-ex-kl
+# :label: vae-ex-vae-mnist-tf-kl
 # Check the KL term of `VAE.negative_elbo` by Monte Carlo: for $\mu = (1, -2)$ and
 # $\sigma^2 = (0.5, 2)$, draw many $\h \sim q = \N(\mu, \operatorname{diag}\sigma^2)$ with
 # the `Sampling` layer and average $\log q(\h) - \log p(\h)$ with $p(\h) = \N(\mathbf 0, \I)$.
 # Compare with {eq}`vae-gaussian-kl-standard`.
 # ```
 #
-# ````{solution} vae-tf-ex-kl
+# ````{solution} vae-ex-vae-mnist-tf-kl
 # :class: dropdown
 # The closed form gives
 # $-\tfrac12\big[(1 + \log 0.5 - 1 - 0.5) + (1 + \log 2 - 4 - 2)\big] \approx 2.75$ nats.
@@ -521,13 +521,13 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ````
 #
 # ```{exercise}
-# :label: vae-tf-ex-latent-dim
+# :label: vae-ex-vae-mnist-tf-latent-dim
 # Set `latent_dim = 16` in the configuration cell and run the notebook again. How do the KL
 # term, the test ELBO and the judge's numbers change, and why? Which figure no longer
 # shows the whole latent space, and how could you still look at a two-dimensional slice of it?
 # ```
 #
-# ````{solution} vae-tf-ex-latent-dim
+# ````{solution} vae-ex-vae-mnist-tf-latent-dim
 # :class: dropdown
 # When we tried it (offline data, `book` scale) almost nothing improved: the KL term
 # stayed near 6 nats, the test ELBO came out at about $-172$ nats instead of $-166$, the
@@ -551,14 +551,14 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ````
 #
 # ```{exercise}
-# :label: vae-tf-ex-beta
+# :label: vae-ex-vae-mnist-tf-beta
 # Multiply the KL term by a factor $\beta$ in `negative_elbo`, as the $\beta$-VAE does
 # {cite}`higgins2017`, and train with $\beta = 0.1$ and $\beta = 4$. What happens to the
 # latent scatter plot and to the prior samples? Is the loss still a bound on the
 # log-likelihood?
 # ```
 #
-# ```{solution} vae-tf-ex-beta
+# ```{solution} vae-ex-vae-mnist-tf-beta
 # :class: dropdown
 # Expect this: with $\beta = 0.1$ the encoder is barely pulled towards the prior, the
 # classes spread beyond the dashed circles and separate better and the reconstructions

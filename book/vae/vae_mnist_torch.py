@@ -567,7 +567,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ## Exercises
 #
 # ```{exercise}
-# :label: vae-ex-torch-mc-kl
+# :label: vae-ex-vae-mnist-torch-mc-kl
 #
 # Replace the closed-form KL in `elbo_terms` by its one-sample Monte Carlo
 # estimate $\log q_\phi(\h \mid \x) - \log p(\h)$ at the same $\h$ used for the
@@ -575,7 +575,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # test ELBO. Why is the closed form preferred when it exists?
 # ```
 #
-# ```{solution} vae-ex-torch-mc-kl
+# ```{solution} vae-ex-vae-mnist-torch-mc-kl
 # :class: dropdown
 #
 # Use `kl = (q.log_prob(h) - Normal(0, 1).log_prob(h)).sum(-1)`. The objective is
@@ -588,14 +588,14 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: vae-ex-torch-beta
+# :label: vae-ex-vae-mnist-torch-beta
 #
 # Train with the $\beta$-VAE objective, reconstruction $- \beta \cdot$ KL, for
 # $\beta = 0.5$ and $\beta = 4$. How do the test ELBO (always computed with
 # $\beta = 1$), the number of active units and the samples from the prior change?
 # ```
 #
-# ```{solution} vae-ex-torch-beta
+# ```{solution} vae-ex-vae-mnist-torch-beta
 # :class: dropdown
 #
 # With $\beta = 4$ every nat of KL costs four times as much, so the encoder sends
@@ -609,7 +609,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```
 #
 # ```{exercise}
-# :label: vae-ex-torch-iwae-k
+# :label: vae-ex-vae-mnist-torch-iwae-k
 #
 # For one test digit, compute the importance-weighted estimate
 # $\log \frac1k \sum_i w_i$ 50 times for each $k \in \{1, 10, 100, 1000\}$ (use
@@ -617,7 +617,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # standard deviation against $k$. What happens to each, and why?
 # ```
 #
-# ```{solution} vae-ex-torch-iwae-k
+# ```{solution} vae-ex-vae-mnist-torch-iwae-k
 # :class: dropdown
 #
 # `iwae_bound(iwae_log_weights(x.expand(50, -1), encoder, log_likelihood, k))`

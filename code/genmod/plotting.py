@@ -193,7 +193,7 @@ def gan_curves(gen_loss, disc_loss, d_real, d_fake, *, axes=None):
     Dotted lines mark the values at the global optimum :math:`p_g = p_r`,
     :math:`D^* = \tfrac12`: :math:`L_G = \log 2` (non-saturating loss),
     :math:`L_D = \log 4` and :math:`D = \tfrac12` (``book/gans/theory.md``,
-    eq. ``gan-loss-at-optimum``).
+    eq. ``gans-loss-at-optimum``).
 
     Args:
         gen_loss, disc_loss: per-epoch means of :math:`L_G` and :math:`L_D`, in nats.

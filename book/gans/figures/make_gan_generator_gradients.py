@@ -2,7 +2,7 @@ r"""Make ``gan_generator_gradients.png`` for ``book/gans/theory.md``.
 
 The figure compares the saturating generator loss :math:`\log(1 - D)` with the
 non-saturating loss :math:`-\log D` (theory page, equations
-``gan-saturating-loss`` and ``gan-nonsaturating-loss``) as functions of the
+``gans-saturating-loss`` and ``gans-nonsaturating-loss``) as functions of the
 discriminator's output :math:`D = D(G(\h)) = \sigma(\ell)` on a generated
 sample, where :math:`\ell` is the discriminator's logit. With
 :math:`d\sigma/d\ell = \sigma(1 - \sigma)`,
