@@ -22,6 +22,8 @@ Checked:
   autoencoder all fail the checks that the trained one passes.
 """
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -65,9 +67,14 @@ def projector(V):
     return Q @ Q.T
 
 
-# The notebook's own model and training loop, taken from book/autoencoders/autoencoder_pca_torch.py.
-nb = notebook_functions("book/autoencoders/autoencoder_pca_torch.py", ["LinearAutoencoder", "train_autoencoder"],
-                        {"torch": torch, "nn": torch.nn, "F": torch.nn.functional})
+@functools.cache
+def notebook():
+    """The notebook's own model and training loop, taken from book/autoencoders/autoencoder_pca_torch.py.
+
+    Taken on first use (inside a test), so a broken notebook fails the tests that need it, not the module.
+    """
+    return notebook_functions("book/autoencoders/autoencoder_pca_torch.py", ["LinearAutoencoder", "train_autoencoder"],
+                              {"torch": torch, "nn": torch.nn, "F": torch.nn.functional})
 
 
 def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
@@ -82,7 +89,7 @@ def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
     """
     torch.manual_seed(seed)
     xt = torch.as_tensor(x, dtype=torch.float64)
-    model = nb["LinearAutoencoder"](x.shape[1], k).double()
+    model = notebook()["LinearAutoencoder"](x.shape[1], k).double()
     if init == "default":
         model.encoder.reset_parameters()
         model.decoder.reset_parameters()
@@ -93,7 +100,7 @@ def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
         return model.encoder.weight.detach().numpy().copy(), model.decoder.weight.detach().numpy().copy()
 
     initial = weights()
-    nb["train_autoencoder"](model, xt, num_epochs=steps, batch_size=len(xt), lr=lr, seed=seed)
+    notebook()["train_autoencoder"](model, xt, num_epochs=steps, batch_size=len(xt), lr=lr, seed=seed)
     return weights(), initial
 
 

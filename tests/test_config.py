@@ -1,8 +1,10 @@
 """Scales and folders (genmod.config, genmod.artifacts)."""
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,22 +51,88 @@ def test_import_genmod_imports_no_framework():
 def test_save_artifacts_layout(tmp_path, monkeypatch):
     monkeypatch.setenv("GENMOD_ARTIFACTS", str(tmp_path))
     monkeypatch.setenv("GENMOD_SCALE", "quick")
-    tanh_images = np.linspace(-1, 1, 5 * 784, dtype=np.float32).reshape(5, 1, 28, 28)
-    folder = genmod.save_artifacts("demo_nb", tanh_images, {"mmd2": np.float64(0.5), "bad": float("nan")}, image_range=(-1, 1))
+    tanh_images = np.linspace(-1, 1, 5 * 784, dtype=np.float32).reshape(5, 28, 28)
+    config = genmod.Config(lr=0.1)
+    folder = genmod.save_artifacts("demo_nb", tanh_images, {"mmd2": np.float64(0.5), "test_kl": float("nan")},
+                                   kind="images", value_range=(-1, 1), config=config, device="cpu")
     assert folder == tmp_path / "demo_nb"
     with np.load(folder / "samples.npz") as f:
-        images = f["images"]
+        images = f["samples"]
     assert images.shape == (5, 28, 28) and images.dtype == np.float32
     assert images.min() == 0.0 and images.max() == 1.0
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics == {"notebook": "demo_nb", "scale": "quick", "mmd2": 0.5, "bad": None}
+    record = json.loads((folder / "metrics.json").read_text())
+    assert record["notebook"] == "demo_nb" and record["scale"] == "quick" and record["config"] == {"lr": 0.1}
+    assert record["metrics"] == {"mmd2": 0.5, "test_kl": None}
 
 
 def test_save_artifacts_rejects_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("GENMOD_ARTIFACTS", str(tmp_path))
+    config = genmod.Config(lr=0.1)
+    kw = dict(kind="images", value_range=(0, 1), config=config, device="cpu")
     with pytest.raises(ValueError, match="non-empty"):
-        genmod.save_artifacts("x", np.zeros((0, 28, 28)), {})
+        genmod.save_artifacts("x", np.zeros((0, 28, 28)), {}, **kw)
     with pytest.raises(ValueError, match="notebook name"):
-        genmod.save_artifacts("../escape", np.zeros((2, 28, 28)), {})
+        genmod.save_artifacts("../escape", np.zeros((2, 28, 28)), {}, **kw)
     with pytest.raises(ValueError, match="shape"):
-        genmod.save_artifacts("x", np.zeros((2, 3, 4, 5)), {})
+        genmod.save_artifacts("x", np.zeros((2, 3, 4, 5)), {}, **kw)
+
+
+# ---------------------------------------------------------------------------
+# Relative paths in GENMOD_MNIST, GENMOD_DATA, GENMOD_ARTIFACTS mean the same file
+# wherever a notebook runs: they are resolved against the repository root.
+# ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_relative_mnist_path_works_from_a_notebook_folder(mnist_file, tmp_path):
+    """The README's `export GENMOD_MNIST=../shared/...` typed at the root, read by a process running in book/gans."""
+    relative = os.path.relpath(mnist_file, ROOT)           # e.g. ../shared/data/mnist-offline.npz
+    env = {**os.environ, "GENMOD_MNIST": relative, "GENMOD_ARTIFACTS": "_build/test-artifacts-rel"}
+    code = ("import genmod, genmod.artifacts; (x, y), _ = genmod.load_mnist(); "
+            "print(genmod.artifacts.artifacts_dir())")
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "book" / "gans", env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "8,000 training" in run.stdout
+    assert run.stdout.strip().splitlines()[-1] == str(ROOT / "_build" / "test-artifacts-rel")
+
+
+def test_missing_relative_path_names_the_absolute_path_tried(monkeypatch):
+    from genmod.data import MnistUnavailableError, load_mnist
+
+    monkeypatch.chdir(ROOT / "book" / "vae")
+    monkeypatch.setenv("GENMOD_MNIST", "no/such/mnist.npz")
+    with pytest.raises(MnistUnavailableError) as err:
+        load_mnist(verbose=False)
+    text = str(err.value)
+    assert str(ROOT / "no" / "such" / "mnist.npz") in text
+    assert "repository root" in text and str(ROOT / "book" / "vae") in text
+
+
+def test_relative_path_outside_a_checkout_is_taken_from_the_working_directory(monkeypatch, tmp_path):
+    from genmod.config import env_path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GENMOD_DATA", "cache")
+    assert env_path("GENMOD_DATA") == (tmp_path / "cache").resolve()
+    monkeypatch.setenv("GENMOD_DATA", "~/x")
+    assert env_path("GENMOD_DATA") == (Path.home() / "x").resolve()
+    monkeypatch.delenv("GENMOD_DATA")
+    assert env_path("GENMOD_DATA") is None
+
+
+# ---------------------------------------------------------------------------
+# genmod.Config
+# ---------------------------------------------------------------------------
+
+def test_config_holds_settings_and_refuses_changes_and_typos():
+    config = genmod.Config(num_epochs=3, sizes=(2, 4), mode="normal", limit=None)
+    assert config.num_epochs == 3 and config.sizes == (2, 4)
+    assert config.as_dict() == {"num_epochs": 3, "sizes": [2, 4], "mode": "normal", "limit": None}
+    with pytest.raises(TypeError, match="cannot be changed"):
+        config.num_epochs = 4
+    with pytest.raises(AttributeError, match=r"no setting 'num_epoch'.*num_epochs"):
+        config.num_epoch
+    with pytest.raises(TypeError, match="numbers, strings"):
+        genmod.Config(optimizer=object())

@@ -48,6 +48,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "autoencoder_pca_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -73,18 +74,20 @@ seed_everything(0)
 
 # %%
 # Configuration: every number that changes with the scale.
-code_sizes = pick(quick=(2, 8), book=(2, 4, 8, 16, 32), full=(2, 4, 8, 16, 32, 64))  # code sizes k to compare
-max_train = pick(quick=2000, book=10_000, full=None)  # training digits used (None: all of them)
-linear_epochs = pick(quick=3, book=30, full=100)     # passes over the training set for each linear autoencoder
-linear_batch_size = pick(quick=256, book=256, full=256)  # digits per gradient step (linear autoencoder)
-linear_lr = pick(quick=1e-2, book=1e-2, full=3e-3)   # Adam's initial learning rate (linear), cosine-decayed to 0
-mlp_epochs = pick(quick=2, book=20, full=100)        # passes over the training set for each nonlinear autoencoder
-mlp_batch_size = pick(quick=128, book=128, full=128)  # digits per gradient step (nonlinear autoencoder)
-mlp_lr = pick(quick=3e-3, book=3e-3, full=1e-3)      # Adam's initial learning rate (nonlinear), cosine-decayed to 0
-hidden_dim = pick(quick=256, book=256, full=256)     # units in the hidden layers of the nonlinear autoencoder
-k_show = 8                                           # the code size whose weights and reconstructions we look at
-num_show = 10                                        # test digits shown in the reconstruction figure
-assert k_show in code_sizes
+config = genmod.Config(
+    code_sizes=pick(quick=(2, 8), book=(2, 4, 8, 16, 32), full=(2, 4, 8, 16, 32, 64)),  # code sizes k to compare
+    max_train=pick(quick=2000, book=10_000, full=None),                                 # training digits used (None: all of them)
+    linear_epochs=pick(quick=3, book=30, full=100),                                     # passes over the training set for each linear autoencoder
+    linear_batch_size=pick(quick=256, book=256, full=256),                              # digits per gradient step (linear autoencoder)
+    linear_lr=pick(quick=1e-2, book=1e-2, full=3e-3),                                   # Adam's initial learning rate (linear), cosine-decayed to 0
+    mlp_epochs=pick(quick=2, book=20, full=100),                                        # passes over the training set for each nonlinear autoencoder
+    mlp_batch_size=pick(quick=128, book=128, full=128),                                 # digits per gradient step (nonlinear autoencoder)
+    mlp_lr=pick(quick=3e-3, book=3e-3, full=1e-3),                                      # Adam's initial learning rate (nonlinear), cosine-decayed to 0
+    hidden_dim=pick(quick=256, book=256, full=256),                                     # units in the hidden layers of the nonlinear autoencoder
+    k_show=8,                                                                           # the code size whose weights and reconstructions we look at
+    num_show=10,                                                                        # test digits shown in the reconstruction figure
+)
+assert config.k_show in config.code_sizes
 
 # %% [markdown]
 # ## Data
@@ -102,7 +105,7 @@ assert k_show in code_sizes
 # comparable.
 
 # %%
-x_train01 = images_to_tensor(x_train[:max_train], flatten=True).to(device)  # (N, 784), pixels in [0, 1]
+x_train01 = images_to_tensor(x_train[:config.max_train], flatten=True).to(device)  # (N, 784), pixels in [0, 1]
 x_test01 = images_to_tensor(x_test, flatten=True).to(device)    # (M, 784)
 x_mean = x_train01.mean(dim=0)                                   # the mean training digit, (784,)
 xc_train = x_train01 - x_mean                                    # centred training digits
@@ -132,7 +135,7 @@ lam, U = lam[::-1].clip(min=0.0), U[:, ::-1]        # descending: lambda_1 >= la
 X_test = xc_test.double().cpu().numpy()
 
 pca_train_mse, pca_test_mse = {}, {}
-for k in code_sizes:
+for k in config.code_sizes:
     Uk = U[:, :k]
     eckart_young = lam[k:].sum() / D                # sum_{j>k} lambda_j, per pixel
     pca_train_mse[k] = ((X - X @ Uk @ Uk.T) ** 2).mean()    # || x - U_k U_k^T x ||^2 / D, averaged
@@ -151,7 +154,7 @@ ax2.plot(np.arange(0, 101), np.concatenate([[0.0], np.cumsum(lam[:100])]) / lam.
 ax2.set_xlabel("code size $k$")
 ax2.set_ylabel("fraction of the total variance")
 ax2.set_title("fraction of variance kept by PCA")
-for k in code_sizes:
+for k in config.code_sizes:
     ax2.axvline(k, color="0.8", lw=0.8, zorder=0)
 fig.tight_layout()
 plt.show()
@@ -247,11 +250,11 @@ def reconstruction_mse(model, x):
 linear_models, linear_history = {}, {}
 linear_train_mse, linear_test_mse, max_angle, median_angle, angle_bound = {}, {}, {}, {}, {}
 start_time = time.time()
-for k in code_sizes:
+for k in config.code_sizes:
     seed_everything(k)
     model = LinearAutoencoder(D, k).to(device)
-    linear_history[k] = train_autoencoder(model, xc_train, num_epochs=linear_epochs,
-                                          batch_size=linear_batch_size, lr=linear_lr, seed=k)
+    linear_history[k] = train_autoencoder(model, xc_train, num_epochs=config.linear_epochs,
+                                          batch_size=config.linear_batch_size, lr=config.linear_lr, seed=k)
     linear_models[k] = model
     linear_train_mse[k] = reconstruction_mse(model, xc_train)
     linear_test_mse[k] = reconstruction_mse(model, xc_test)
@@ -260,9 +263,9 @@ for k in code_sizes:
     max_angle[k], median_angle[k] = np.degrees(theta.max()), np.degrees(np.median(theta))
     excess = max(linear_train_mse[k] - pca_train_mse[k], 0.0) * D     # L - L^*, per digit
     angle_bound[k] = np.degrees(np.arcsin(min(1.0, np.sqrt(excess / (lam[k - 1] - lam[k])))))
-print(f"trained {len(code_sizes)} linear autoencoders in {time.time() - start_time:.0f} s\n")
+print(f"trained {len(config.code_sizes)} linear autoencoders in {time.time() - start_time:.0f} s\n")
 print(" k | train MSE: PCA    linear AE  excess | test MSE: PCA   linear AE | gap  | angles (deg): median largest bound")
-for k in code_sizes:
+for k in config.code_sizes:
     excess_pct = 100 * (linear_train_mse[k] / pca_train_mse[k] - 1)
     relative_gap = (lam[k - 1] - lam[k]) / lam[k - 1]                 # (lambda_k - lambda_{k+1}) / lambda_k
     print(f"{k:2d} |      {pca_train_mse[k]:.5f}  {linear_train_mse[k]:.5f} {excess_pct:6.3f}% |"
@@ -270,9 +273,9 @@ for k in code_sizes:
           f"               {median_angle[k]:5.2f}  {max_angle[k]:6.2f} {angle_bound[k]:5.1f}")
 
 # %%
-ax = training_curves({f"linear autoencoder, k = {k_show}": linear_history[k_show]},
+ax = training_curves({f"linear autoencoder, k = {config.k_show}": linear_history[config.k_show]},
                      ylabel="training MSE per pixel")
-ax.axhline(pca_train_mse[k_show], color="k", ls="--", lw=1, label="PCA (the Eckart–Young floor)")
+ax.axhline(pca_train_mse[config.k_show], color="k", ls="--", lw=1, label="PCA (the Eckart–Young floor)")
 ax.legend()
 plt.show()
 
@@ -304,7 +307,7 @@ plt.show()
 half = num_train // 2
 _, U_a = eigh(np.cov(X[:half], rowvar=False))
 _, U_b = eigh(np.cov(X[half:], rowvar=False))
-for k in code_sizes:
+for k in config.code_sizes:
     theta_halves = np.degrees(subspace_angles(U_a[:, ::-1][:, :k], U_b[:, ::-1][:, :k]))
     print(f"k = {k:2d}: largest angle between the PCA subspaces of the two halves {theta_halves.max():5.1f} deg "
           f"(linear autoencoder vs PCA: {max_angle[k]:.2f} deg)")
@@ -322,16 +325,16 @@ for k in code_sizes:
 # eigenvectors ({ref}`autoencoders-ex-recover`).
 
 # %%
-W_dec = linear_models[k_show].decoder.weight.detach().double().cpu().numpy()  # (D, k)
+W_dec = linear_models[config.k_show].decoder.weight.detach().double().cpu().numpy()  # (D, k)
 Q, _ = np.linalg.qr(W_dec)                          # orthonormal basis of the decoder's column space
 ritz_values, V = eigh(Q.T @ S @ Q)                  # the k x k problem
 ritz_values, V = ritz_values[::-1], V[:, ::-1]
 U_recovered = Q @ V                                 # (D, k): estimates of u_1 .. u_k
-cos_weights = np.abs(W_dec / np.linalg.norm(W_dec, axis=0)).T @ U[:, :k_show]   # |cos| (column, u_j)
-cos_recovered = np.abs(np.sum(U_recovered * U[:, :k_show], axis=0))             # |cos(u_j, recovered u_j)|
+cos_weights = np.abs(W_dec / np.linalg.norm(W_dec, axis=0)).T @ U[:, :config.k_show]   # |cos| (column, u_j)
+cos_recovered = np.abs(np.sum(U_recovered * U[:, :config.k_show], axis=0))             # |cos(u_j, recovered u_j)|
 print("largest |cos| between each decoder column and any u_j:", np.round(cos_weights.max(axis=1), 2))
 print("|cos| between u_j and the recovered direction j:     ", np.round(cos_recovered, 3))
-print("lambda_j:        ", np.round(lam[:k_show], 3))
+print("lambda_j:        ", np.round(lam[:config.k_show], 3))
 print("recovered values:", np.round(ritz_values, 3))
 
 
@@ -342,11 +345,11 @@ def signed_grid(vectors):
     return v / np.abs(v).max(axis=1, keepdims=True)
 
 
-fig, axes = plt.subplots(3, 1, figsize=(k_show * 0.75, 3 * 1.0))
-for ax, vectors, title in zip(axes, [U[:, :k_show], W_dec, U_recovered],
+fig, axes = plt.subplots(3, 1, figsize=(config.k_show * 0.75, 3 * 1.0))
+for ax, vectors, title in zip(axes, [U[:, :config.k_show], W_dec, U_recovered],
                               ["principal directions $u_1, \\dots, u_k$", "decoder columns (learned weights)",
                                "recovered from the decoder"]):
-    image_grid(signed_grid(vectors), nrow=k_show, ax=ax, value_range=(-1, 1), cmap="RdBu_r", title=title)
+    image_grid(signed_grid(vectors), nrow=config.k_show, ax=ax, value_range=(-1, 1), cmap="RdBu_r", title=title)
 fig.tight_layout()
 plt.show()
 
@@ -386,23 +389,23 @@ class MLPAutoencoder(nn.Module):
 
 mlp_models, mlp_history, mlp_train_mse, mlp_test_mse = {}, {}, {}, {}
 start_time = time.time()
-for k in code_sizes:
+for k in config.code_sizes:
     seed_everything(100 + k)
-    model = MLPAutoencoder(D, k, hidden_dim).to(device)
-    mlp_history[k] = train_autoencoder(model, x_train01, num_epochs=mlp_epochs,
-                                       batch_size=mlp_batch_size, lr=mlp_lr, seed=100 + k)
+    model = MLPAutoencoder(D, k, config.hidden_dim).to(device)
+    mlp_history[k] = train_autoencoder(model, x_train01, num_epochs=config.mlp_epochs,
+                                       batch_size=config.mlp_batch_size, lr=config.mlp_lr, seed=100 + k)
     mlp_models[k] = model
     mlp_train_mse[k] = reconstruction_mse(model, x_train01)
     mlp_test_mse[k] = reconstruction_mse(model, x_test01)
-print(f"trained {len(code_sizes)} nonlinear autoencoders in {time.time() - start_time:.0f} s\n")
+print(f"trained {len(config.code_sizes)} nonlinear autoencoders in {time.time() - start_time:.0f} s\n")
 print(" k | test MSE: PCA    linear AE  nonlinear AE | nonlinear / PCA | nonlinear train MSE")
-for k in code_sizes:
+for k in config.code_sizes:
     print(f"{k:2d} |      {pca_test_mse[k]:.5f}  {linear_test_mse[k]:.5f}    {mlp_test_mse[k]:.5f}   |"
           f"      {mlp_test_mse[k] / pca_test_mse[k]:.2f}       |     {mlp_train_mse[k]:.5f}")
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.4))
-ks = np.array(code_sizes)
+ks = np.array(config.code_sizes)
 ax.plot(ks, [pca_test_mse[k] for k in ks], "o-", label="PCA")
 ax.plot(ks, [linear_test_mse[k] for k in ks], "x--", ms=9, label="linear autoencoder")
 ax.plot(ks, [mlp_test_mse[k] for k in ks], "s-", label="nonlinear autoencoder")
@@ -420,18 +423,18 @@ plt.show()
 # we tried.
 
 # %%
-idx = np.random.default_rng(0).choice(len(x_test01), size=num_show, replace=False)
+idx = np.random.default_rng(0).choice(len(x_test01), size=config.num_show, replace=False)
 with torch.no_grad():
     originals = x_test01[idx].cpu().numpy()
-    Uk = U[:, :k_show]
+    Uk = U[:, :config.k_show]
     pca_rec = (X_test[idx] @ Uk @ Uk.T) + x_mean.cpu().numpy()                       # U_k U_k^T (x - mean) + mean
-    lin_rec = (linear_models[k_show](xc_test[idx]) + x_mean).cpu().numpy()
-    mlp_rec = mlp_models[k_show](x_test01[idx]).cpu().numpy()
-fig, axes = plt.subplots(4, 1, figsize=(num_show * 0.7, 4 * 1.0))
+    lin_rec = (linear_models[config.k_show](xc_test[idx]) + x_mean).cpu().numpy()
+    mlp_rec = mlp_models[config.k_show](x_test01[idx]).cpu().numpy()
+fig, axes = plt.subplots(4, 1, figsize=(config.num_show * 0.7, 4 * 1.0))
 for ax, images, title in zip(axes, [originals, pca_rec, lin_rec, mlp_rec],
-                             ["test digits", f"PCA, k = {k_show}", f"linear autoencoder, k = {k_show}",
-                              f"nonlinear autoencoder, k = {k_show}"]):
-    image_grid(np.clip(images, 0.0, 1.0), nrow=num_show, ax=ax, title=title)
+                             ["test digits", f"PCA, k = {config.k_show}", f"linear autoencoder, k = {config.k_show}",
+                              f"nonlinear autoencoder, k = {config.k_show}"]):
+    image_grid(np.clip(images, 0.0, 1.0), nrow=config.num_show, ax=ax, title=title)
 fig.tight_layout()
 plt.show()
 

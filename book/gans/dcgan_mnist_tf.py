@@ -53,6 +53,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "dcgan_mnist_tf"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -86,16 +87,18 @@ seed_everything(0)
 # [](gans-dcgan-differences) at the end.
 
 # %%
-num_train = pick(quick=2000, book=len(x_train), full=len(x_train))  # training digits used
-num_epochs = pick(quick=1, book=15, full=50)                          # passes over those digits
-batch_size = pick(quick=32, book=32, full=256)                        # real digits per minibatch (and as many generated)
-gen_filters = pick(quick=(32, 16, 8), book=(64, 32, 16), full=(256, 128, 64))  # channels after the dense layer and the two hidden transposed convolutions
-disc_filters = pick(quick=(32, 64), book=(64, 128), full=(64, 128))   # channels of the discriminator's two convolutions
-lr = pick(quick=2e-4, book=2e-4, full=1e-4)                           # Adam learning rate, both networks
-beta_1 = pick(quick=0.5, book=0.5, full=0.9)                          # Adam's first-moment decay, both networks
-selected_epochs = pick(quick=[1], book=[1, 2, 4, 8, 15], full=[1, 5, 10, 25, 50])  # epochs whose fixed-noise samples we show
-num_samples = pick(quick=500, book=2000, full=10_000)                 # generated digits for the evaluation
-num_mmd = pick(quick=250, book=1000, full=1000)                       # digits per set in each MMD estimate (at most half the test set)
+config = genmod.Config(
+    num_train=pick(quick=2000, book=len(x_train), full=len(x_train)),                 # training digits used
+    num_epochs=pick(quick=1, book=15, full=50),                                       # passes over those digits
+    batch_size=pick(quick=32, book=32, full=256),                                     # real digits per minibatch (and as many generated)
+    gen_filters=pick(quick=(32, 16, 8), book=(64, 32, 16), full=(256, 128, 64)),      # channels after the dense layer and the two hidden transposed convolutions
+    disc_filters=pick(quick=(32, 64), book=(64, 128), full=(64, 128)),                # channels of the discriminator's two convolutions
+    lr=pick(quick=2e-4, book=2e-4, full=1e-4),                                        # Adam learning rate, both networks
+    beta_1=pick(quick=0.5, book=0.5, full=0.9),                                       # Adam's first-moment decay, both networks
+    selected_epochs=pick(quick=[1], book=[1, 2, 4, 8, 15], full=[1, 5, 10, 25, 50]),  # epochs whose fixed-noise samples we show
+    num_samples=pick(quick=500, book=2000, full=10_000),                              # generated digits for the evaluation
+    num_mmd=pick(quick=250, book=1000, full=1000),                                    # digits per set in each MMD estimate (at most half the test set)
+)
 
 # %% [markdown]
 # ## Data: digits in $[-1, 1]$
@@ -116,9 +119,9 @@ num_mmd = pick(quick=250, book=1000, full=1000)                       # digits p
 
 # %%
 buffer_size = 60_000  # the tutorial's shuffle buffer: >= the number of digits, so a full permutation
-train_images = x_train[:num_train].reshape(-1, 28, 28, 1).astype("float32")
+train_images = x_train[:config.num_train].reshape(-1, 28, 28, 1).astype("float32")
 train_images = (train_images - 127.5) / 127.5  # [0, 255] => [-1, 1]
-train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(buffer_size).batch(batch_size)
+train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(buffer_size).batch(config.batch_size)
 print(f"training digits: {train_images.shape}, pixel range [{train_images.min():.0f}, "
       f"{train_images.max():.0f}], {len(train_dataset)} minibatches per epoch")
 
@@ -141,7 +144,7 @@ print(f"training digits: {train_images.shape}, pixel range [{train_images.min():
 noise_dim = 100  # dimension of the noise h, as in the tutorial
 
 
-def make_generator_model(filters=gen_filters):
+def make_generator_model(filters=config.gen_filters):
     """Generator G: noise h (B, 100) => images (B, 28, 28, 1) in (-1, 1)."""
     f0, f1, f2 = filters
     model = tf.keras.Sequential(name="generator")
@@ -186,7 +189,7 @@ generator.summary()
 # taking the logarithm of a sigmoid.
 
 # %%
-def make_discriminator_model(filters=disc_filters):
+def make_discriminator_model(filters=config.disc_filters):
     """Discriminator: images (B, 28, 28, 1) in [-1, 1] => logits l(x) (B, 1), D(x) = sigmoid(l(x))."""
     f0, f1 = filters
     model = tf.keras.Sequential(name="discriminator")
@@ -267,7 +270,7 @@ def generator_loss(fake_output):
     return cross_entropy(tf.ones_like(fake_output), fake_output)
 
 
-undecided = tf.zeros([batch_size, 1])  # logits of D* = 1/2
+undecided = tf.zeros([config.batch_size, 1])  # logits of D* = 1/2
 print(f"at D = 1/2: L_D = {discriminator_loss(undecided, undecided).numpy():.4f} "
       f"(log 4 = {math.log(4):.4f}), L_G = {generator_loss(undecided).numpy():.4f} "
       f"(log 2 = {math.log(2):.4f})")
@@ -280,16 +283,21 @@ print(f"at D = 1/2: L_D = {discriminator_loss(undecided, undecided).numpy():.4f}
 # digits, scores the real and the generated digits with the discriminator, and
 # records both losses on two gradient tapes; each tape then gives the
 # gradient of its own loss with respect to its own network's weights. Both
-# networks are thus updated once per minibatch, from the same forward pass
-# ($k = 1$ in Goodfellow et al.'s Algorithm 1 {cite}`goodfellow2014`). The
+# networks are thus updated once per minibatch, both from the same forward pass
+# and applied together: a **simultaneous** update, as in the TensorFlow tutorial.
+# It is not the alternating update of Goodfellow et al.'s Algorithm 1
+# {cite}`goodfellow2014` (with $n_D = 1$), in which the generator's step uses
+# the discriminator *after* its update; on the bilinear game of the theory
+# chapter ({eq}`gans-bilinear-updates`) the two schemes behave differently, the
+# simultaneous one spiralling outwards. The
 # decorator `@tf.function` traces the Python function once into a TensorFlow
 # graph, which then runs without the Python interpreter in the loop. The step
 # also returns the mean of $D(\x)$ and of $D(G(\h))$, the sigmoid of the
 # logits, to watch the game.
 
 # %%
-generator_optimizer = tf.keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
-discriminator_optimizer = tf.keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
+generator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
+discriminator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
 
 
 @tf.function
@@ -335,14 +343,14 @@ history = {"gen_loss": [], "disc_loss": [], "d_real": [], "d_fake": []}
 epoch_samples = {}
 
 start = time.perf_counter()
-for epoch in range(1, num_epochs + 1):
+for epoch in range(1, config.num_epochs + 1):
     epoch_start = time.perf_counter()
     step_values = [train_step(image_batch) for image_batch in train_dataset]
     for key, value in zip(history, np.mean(np.array(step_values), axis=0)):
         history[key].append(float(value))
-    if epoch in selected_epochs:
+    if epoch in config.selected_epochs:
         epoch_samples[epoch] = generator(seed, training=False).numpy()  # (16, 28, 28, 1) in (-1, 1)
-    print(f"epoch {epoch:2d}/{num_epochs} | L_G {history['gen_loss'][-1]:.3f}  L_D {history['disc_loss'][-1]:.3f}"
+    print(f"epoch {epoch:2d}/{config.num_epochs} | L_G {history['gen_loss'][-1]:.3f}  L_D {history['disc_loss'][-1]:.3f}"
           f" | D(x) {history['d_real'][-1]:.3f}  D(G(h)) {history['d_fake'][-1]:.3f}"
           f" | {time.perf_counter() - epoch_start:.1f} s")
 train_time = time.perf_counter() - start
@@ -371,8 +379,8 @@ plt.show()
 # samples and measure them.
 
 # %%
-fig, axes = plt.subplots(1, len(selected_epochs), figsize=(2.2 * len(selected_epochs), 2.5), squeeze=False)
-for ax, epoch in zip(axes[0], selected_epochs):
+fig, axes = plt.subplots(1, len(config.selected_epochs), figsize=(2.2 * len(config.selected_epochs), 2.5), squeeze=False)
+for ax, epoch in zip(axes[0], config.selected_epochs):
     image_grid(epoch_samples[epoch], nrow=4, ax=ax, title=f"epoch {epoch}", value_range=(-1, 1))
 plt.tight_layout()
 plt.show()
@@ -409,13 +417,13 @@ plt.show()
 #   notebook never imports PyTorch next to TensorFlow.
 
 # %%
-noise = tf.random.normal([num_samples, noise_dim])                       # h ~ N(0, I)
+noise = tf.random.normal([config.num_samples, noise_dim])                       # h ~ N(0, I)
 generated = generator.predict(noise, batch_size=500, verbose=0)          # (N, 28, 28, 1) in (-1, 1)
 samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (N, 28, 28) in [0, 1]
 
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (M, 784) in [0, 1]
-mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)           # eq. gans-mmd, one kernel for both values
-print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
+mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)           # eq. gans-mmd, one kernel for both values
+print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
@@ -450,20 +458,9 @@ plt.show()
 # models.
 
 # %%
-metrics = {
-    **mmd,
-    **scores,
-    "num_epochs": num_epochs,
-    "num_train": num_train,
-    "train_time_s": train_time,
-    "device": device,
-    "batch_size": batch_size,
-    "gen_filters": list(gen_filters),
-    "disc_filters": list(disc_filters),
-    "lr": lr,
-    "beta_1": beta_1,
-}
-folder = genmod.save_artifacts("dcgan_mnist_tf", samples, metrics)
+metrics = {**mmd, **scores, "train_time_s": train_time}   # the configuration is saved whole beside them
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images", value_range=(0, 1),
+                               config=config, device=device)
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]

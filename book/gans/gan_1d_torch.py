@@ -43,6 +43,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "gan_1d_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -56,6 +57,7 @@ import torch.nn.functional as F
 from scipy import integrate, stats
 from torch import nn
 import genmod
+import genmod.gan
 from genmod import pick
 from genmod.plotting import density_1d, training_curves
 from genmod.torchutils import get_device, seed_everything
@@ -79,22 +81,25 @@ print("data: samples of two known 1D densities (scipy.stats), no data set is loa
 # run).
 
 # %%
-mu_r, sigma_r = 2.0, 0.5                             # data distribution p_r = N(mu_r, sigma_r^2)
-mu_g, sigma_g = -1.0, 1.0                            # generator distribution p_g = N(mu_g, sigma_g^2) at the start
-p_r = stats.norm(mu_r, sigma_r)
-p_g = stats.norm(mu_g, sigma_g)
-width = 32                                           # hidden units per layer of the discriminator
-# ---- scale-dependent settings ----
-batch_size = pick(quick=256, book=512, full=1024)    # samples of p_r and of p_g per step
-num_steps_d = pick(quick=400, book=3000, full=20000) # discriminator steps against the fixed p_g (Section 1)
-lr_d = pick(quick=1e-3, book=1e-3, full=5e-4)        # Adam learning rate of the discriminator
-num_steps_gan = pick(quick=400, book=4000, full=20000)  # alternating D/G steps (Section 3)
-lr_g = pick(quick=2e-3, book=2e-3, full=1e-3)        # Adam learning rate of the generator
-log_every = pick(quick=20, book=50, full=100)        # steps between logged values in Section 3
-num_mc = pick(quick=20_000, book=200_000, full=2_000_000)  # Monte Carlo samples for the value v(G, D)
-num_eval = pick(quick=2048, book=8192, full=32768)   # Monte Carlo samples per logged value in Section 3
-num_steps_compare = pick(quick=100, book=1000, full=3000)  # steps per run when comparing the two losses (Section 4)
-lr_g_sgd = 0.01                                      # learning rate of plain SGD for the generator in Section 4
+config = genmod.Config(
+    mu_r=2.0,                                                 # data distribution p_r = N(mu_r, sigma_r^2)
+    sigma_r=0.5,
+    mu_g=-1.0,                                                # generator distribution p_g = N(mu_g, sigma_g^2) at the start
+    sigma_g=1.0,
+    width=32,                                                 # hidden units per layer of the discriminator
+    batch_size=pick(quick=256, book=512, full=1024),          # samples of p_r and of p_g per step
+    num_steps_d=pick(quick=400, book=3000, full=20000),       # discriminator steps against the fixed p_g (Section 1)
+    lr_d=pick(quick=1e-3, book=1e-3, full=5e-4),              # Adam learning rate of the discriminator
+    num_steps_gan=pick(quick=400, book=4000, full=20000),     # alternating D/G steps (Section 3)
+    lr_g=pick(quick=2e-3, book=2e-3, full=1e-3),              # Adam learning rate of the generator
+    log_every=pick(quick=20, book=50, full=100),              # steps between logged values in Section 3
+    num_mc=pick(quick=20_000, book=200_000, full=2_000_000),  # Monte Carlo samples for the value v(G, D)
+    num_eval=pick(quick=2048, book=8192, full=32768),         # Monte Carlo samples per logged value in Section 3
+    num_steps_compare=pick(quick=100, book=1000, full=3000),  # steps per run when comparing the two losses (Section 4)
+    lr_g_sgd=0.01,                                            # learning rate of plain SGD for the generator in Section 4
+)
+p_r = stats.norm(config.mu_r, config.sigma_r)
+p_g = stats.norm(config.mu_g, config.sigma_g)
 
 # %% [markdown]
 # ## 1. The optimal discriminator
@@ -111,9 +116,11 @@ lr_g_sgd = 0.01                                      # learning rate of plain SG
 # $$
 #
 # Our discriminator is a small multilayer perceptron that outputs the logit
-# $\ell(x)$, with $D(x) = \sigma(\ell(x))$; the loss works on logits
-# (`binary_cross_entropy_with_logits`), which is the numerically stable way to
-# compute $\log \sigma$. Every step draws fresh samples, so the network is fitted
+# $\ell(x)$, with $D(x) = \sigmoid(\ell(x))$; the loss works on logits
+# (`logsigmoid`), which is the numerically stable way to compute
+# $\log \sigmoid$. The GAN losses are used by later notebooks too, so they live
+# in the book's package, `genmod.gan`; here is the discriminator's, minus the
+# value function on a minibatch: Every step draws fresh samples, so the network is fitted
 # to the distributions, not to a finite data set.
 
 # %%
@@ -137,18 +144,19 @@ def sample(p, n):
     return torch.as_tensor(p.rvs(size=(n, 1), random_state=rng), dtype=torch.float32, device=device)
 
 
+genmod.show_source(genmod.gan.discriminator_loss)
+
+# %%
 def discriminator_loss(discriminator, x_real, x_fake):
-    """-v(G, D) on a minibatch: binary cross-entropy, real labelled 1 and fake labelled 0."""
-    d_real, d_fake = discriminator(x_real), discriminator(x_fake)  # logits, (B, 1)
-    return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-            + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+    """-v(G, D) on a minibatch of real and generated samples (eq. gans-value-function)."""
+    return genmod.gan.discriminator_loss(discriminator(x_real), discriminator(x_fake))  # from the logits, (B, 1)
 
 
-discriminator = Discriminator(width).to(device)
-opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d)
+discriminator = Discriminator(config.width).to(device)
+opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d)
 loss_history = []
-for step in range(num_steps_d):
-    loss = discriminator_loss(discriminator, sample(p_r, batch_size), sample(p_g, batch_size))
+for step in range(config.num_steps_d):
+    loss = discriminator_loss(discriminator, sample(p_r, config.batch_size), sample(p_g, config.batch_size))
     opt_d.zero_grad()
     loss.backward()
     opt_d.step()
@@ -269,17 +277,17 @@ print(f"v(G, D*) when p_g = p_r:           {value_at_optimum(p_r, p_r):.8f}   (-
 # between $D^*(x)$ and $D(x)$, weighted by $\pr + \pg$, so it is never negative.
 
 # %%
-x_r, x_g = sample(p_r, num_mc), sample(p_g, num_mc)
+x_r, x_g = sample(p_r, config.num_mc), sample(p_g, config.num_mc)
 with torch.no_grad():
     l_r, l_g = discriminator(x_r)[:, 0].double(), discriminator(x_g)[:, 0].double()
     terms = (F.logsigmoid(l_r) + F.logsigmoid(-l_g)).cpu().numpy()  # log D(x_r) + log(1 - D(x_g))
 x_r_np, x_g_np = x_r[:, 0].cpu().double().numpy(), x_g[:, 0].cpu().double().numpy()
 terms_star = np.log(d_optimal(x_r_np)) + np.log1p(-d_optimal(x_g_np))  # the same with D*
-v_mc, v_mc_err = terms.mean(), terms.std() / np.sqrt(num_mc)
+v_mc, v_mc_err = terms.mean(), terms.std() / np.sqrt(config.num_mc)
 gap = terms_star - terms
 print(f"v(G, D) trained D, Monte Carlo:  {v_mc:.4f} +- {v_mc_err:.4f}")
-print(f"v(G, D*) Monte Carlo:            {terms_star.mean():.4f} +- {terms_star.std() / np.sqrt(num_mc):.4f}   (quadrature {v_star:.4f})")
-print(f"v(G, D*) - v(G, D), same samples: {gap.mean():.5f} +- {gap.std() / np.sqrt(num_mc):.5f}")
+print(f"v(G, D*) Monte Carlo:            {terms_star.mean():.4f} +- {terms_star.std() / np.sqrt(config.num_mc):.4f}   (quadrature {v_star:.4f})")
+print(f"v(G, D*) - v(G, D), same samples: {gap.mean():.5f} +- {gap.std() / np.sqrt(config.num_mc):.5f}")
 
 # %% [markdown]
 # ## 3. Training the generator: the equilibrium at $D = \tfrac12$
@@ -304,15 +312,15 @@ def affine_generator():
     """G(h) = a h + b (h of shape (B, 1)), started at a = sigma_g, b = mu_g: the p_g of Sections 1 and 2."""
     generator = nn.Linear(1, 1).to(device)
     with torch.no_grad():
-        generator.weight.fill_(sigma_g)
-        generator.bias.fill_(mu_g)
+        generator.weight.fill_(config.sigma_g)
+        generator.bias.fill_(config.mu_g)
     return generator
 
 
 discriminator_start = copy.deepcopy(discriminator)  # the Section 1 discriminator, kept for Section 4
 generator = affine_generator()
-opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d)
-opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g)
+opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d)
+opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g)
 
 
 def noise(n):
@@ -322,11 +330,11 @@ def noise(n):
 
 history = {"step": [], "v_mc": [], "v_star": [], "d_real": [], "d_fake": [], "max_dev": [], "a": [], "b": []}
 data_region = np.linspace(p_r.ppf(0.005), p_r.isf(0.005), 201)  # 99 % of the data mass
-for step in range(num_steps_gan + 1):
-    if step % log_every == 0:  # log before the update: step 0 is the starting point
+for step in range(config.num_steps_gan + 1):
+    if step % config.log_every == 0:  # log before the update: step 0 is the starting point
         with torch.no_grad():
-            l_real = discriminator(sample(p_r, num_eval))[:, 0]
-            l_fake = discriminator(generator(noise(num_eval)))[:, 0]
+            l_real = discriminator(sample(p_r, config.num_eval))[:, 0]
+            l_fake = discriminator(generator(noise(config.num_eval)))[:, 0]
         a, b = generator.weight.item(), generator.bias.item()
         history["step"].append(step)
         history["v_mc"].append((F.logsigmoid(l_real).mean() + F.logsigmoid(-l_fake).mean()).item())
@@ -336,23 +344,23 @@ for step in range(num_steps_gan + 1):
         history["max_dev"].append(np.abs(d_trained(data_region) - 0.5).max())
         history["a"].append(a)
         history["b"].append(b)
-    if step == num_steps_gan:
+    if step == config.num_steps_gan:
         break
     # discriminator step: ascend v(G, D)
-    x_fake = generator(noise(batch_size)).detach()
-    loss_d = discriminator_loss(discriminator, sample(p_r, batch_size), x_fake)
+    x_fake = generator(noise(config.batch_size)).detach()
+    loss_d = discriminator_loss(discriminator, sample(p_r, config.batch_size), x_fake)
     opt_d.zero_grad()
     loss_d.backward()
     opt_d.step()
     # generator step: descend the non-saturating loss -E[log D(G(h))]
-    d_fake = discriminator(generator(noise(batch_size)))
+    d_fake = discriminator(generator(noise(config.batch_size)))
     loss_g = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
     opt_g.zero_grad()
     loss_g.backward()
     opt_g.step()
 
 a, b = history["a"][-1], history["b"][-1]
-print(f"generator after {num_steps_gan} steps: p_g = N({b:.3f}, {abs(a):.3f}^2)   (p_r = N({mu_r}, {sigma_r}^2))")
+print(f"generator after {config.num_steps_gan} steps: p_g = N({b:.3f}, {abs(a):.3f}^2)   (p_r = N({config.mu_r}, {config.sigma_r}^2))")
 print(f"final 2 JS(p_r || p_g) - 2 log 2 = {history['v_star'][-1]:.4f}   (-2 log 2 = {-2 * np.log(2):.4f})")
 print(f"final v(G, D), Monte Carlo       = {history['v_mc'][-1]:.4f}")
 print(f"final mean D on real / fake      = {history['d_real'][-1]:.3f} / {history['d_fake'][-1]:.3f}")
@@ -375,7 +383,7 @@ axes[1].axhline(0.5, color="k", ls=":")
 axes[1].set(xlabel="training step", ylabel="discriminator output", title="discriminator")
 axes[1].legend(fontsize="small")
 with torch.no_grad():
-    x_final = generator(noise(num_mc // 4))[:, 0].cpu().numpy()
+    x_final = generator(noise(config.num_mc // 4))[:, 0].cpu().numpy()
 density_1d(x_grid, {"$p_r$": p_r.pdf(x_grid), "final $D(x)$": d_trained(x_grid)},
            samples={"samples of $G(h)$": x_final}, bins=100, ax=axes[2], ylabel="density / probability",
            title="generator at the end")
@@ -470,10 +478,12 @@ for name, grad in (("saturating", grad_sat), ("non-saturating", grad_ns)):
 # Section 1:
 
 # %%
-losses = {"saturating": lambda l: F.logsigmoid(-l).mean(),       # L_G = E[log(1 - D(G(h)))], from the logits l
-          "non-saturating": lambda l: -F.logsigmoid(l).mean()}  # L_G = -E[log D(G(h))]
+losses = {"saturating": genmod.gan.generator_loss_saturating,         # L_G = E[log(1 - D(G(h)))], from the logits
+          "non-saturating": genmod.gan.generator_loss_nonsaturating}  # L_G = -E[log D(G(h))]
+genmod.show_source(genmod.gan.generator_loss_saturating)
+genmod.show_source(genmod.gan.generator_loss_nonsaturating)
 generator_start = affine_generator()
-h = noise(num_eval)
+h = noise(config.num_eval)
 for name, loss_fn in losses.items():
     generator_start.zero_grad()
     loss_fn(discriminator_start(generator_start(h))).backward()
@@ -500,15 +510,15 @@ def train_generator(generator_loss, make_optimizer, num_steps):
     """Alternating training from the Section 3 start; returns the generator's mean b at every step."""
     disc = copy.deepcopy(discriminator_start)
     gen = affine_generator()
-    opt_disc = torch.optim.Adam(disc.parameters(), lr=lr_d)
+    opt_disc = torch.optim.Adam(disc.parameters(), lr=config.lr_d)
     opt_gen = make_optimizer(gen.parameters())
     path = [gen.bias.item()]
     for _ in range(num_steps):
-        loss_d = discriminator_loss(disc, sample(p_r, batch_size), gen(noise(batch_size)).detach())
+        loss_d = discriminator_loss(disc, sample(p_r, config.batch_size), gen(noise(config.batch_size)).detach())
         opt_disc.zero_grad()
         loss_d.backward()
         opt_disc.step()
-        loss_g = generator_loss(disc(gen(noise(batch_size))))  # logits of the fakes -> loss
+        loss_g = generator_loss(disc(gen(noise(config.batch_size))))  # logits of the fakes -> loss
         opt_gen.zero_grad()
         loss_g.backward()
         opt_gen.step()
@@ -516,21 +526,21 @@ def train_generator(generator_loss, make_optimizer, num_steps):
     return np.asarray(path)
 
 
-optimizers = {"SGD": lambda params: torch.optim.SGD(params, lr=lr_g_sgd),
-              "Adam": lambda params: torch.optim.Adam(params, lr=lr_g)}
+optimizers = {"SGD": lambda params: torch.optim.SGD(params, lr=config.lr_g_sgd),
+              "Adam": lambda params: torch.optim.Adam(params, lr=config.lr_g)}
 paths = {}
 for opt_name, make_optimizer in optimizers.items():
     for loss_name, generator_loss in losses.items():
-        paths[f"{loss_name}, {opt_name}"] = train_generator(generator_loss, make_optimizer, num_steps_compare)
+        paths[f"{loss_name}, {opt_name}"] = train_generator(generator_loss, make_optimizer, config.num_steps_compare)
         path = paths[f"{loss_name}, {opt_name}"]
-        reached = np.flatnonzero(np.abs(path - mu_r) < 0.1)
-        print(f"{loss_name:15s} {opt_name:5s}: b after {num_steps_compare} steps = {path[-1]:+.2f}; "
+        reached = np.flatnonzero(np.abs(path - config.mu_r) < 0.1)
+        print(f"{loss_name:15s} {opt_name:5s}: b after {config.num_steps_compare} steps = {path[-1]:+.2f}; "
               f"first within 0.1 of mu_r at step {reached[0] if reached.size else 'never'}")
 
 fig, ax = plt.subplots(figsize=(6, 3.6))
 for name, path in paths.items():
     ax.plot(path, label=name, ls="-" if "SGD" in name else "--")
-ax.axhline(mu_r, color="k", ls=":", label=r"$\mu_r$")
+ax.axhline(config.mu_r, color="k", ls=":", label=r"$\mu_r$")
 ax.set(xlabel="training step", ylabel="generator mean $b$", title="saturating vs non-saturating loss")
 ax.legend(fontsize="small")
 plt.show()

@@ -49,6 +49,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "gan_mnist_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -82,18 +83,20 @@ seed_everything(0)
 # `book` differs in two places, to get recognisable digits of all classes from the
 # 8,000 offline digits in a few CPU minutes: 256 hidden units instead of 100, and
 # standard normal instead of uniform noise.
-num_train = pick(quick=2000, book=len(x_train), full=len(x_train))  # training digits used
-num_epochs = pick(quick=1, book=100, full=100)                      # passes over those digits
-batch_size = pick(quick=64, book=64, full=64)                       # digits per minibatch (real and fake alike)
-z_size = pick(quick=20, book=20, full=20)                           # dimension k of the noise h
-mode_z = pick(quick="normal", book="normal", full="uniform")        # noise prior p_h: N(0, I) or U[-1, 1]^k
-num_hidden_layers = pick(quick=1, book=1, full=1)                   # hidden layers in each network
-gen_hidden_units = pick(quick=256, book=256, full=100)              # units per hidden layer of the generator
-disc_hidden_units = pick(quick=256, book=256, full=100)             # units per hidden layer of the discriminator
-lr = pick(quick=1e-3, book=1e-3, full=1e-3)                         # Adam learning rate, both networks
-selected_epochs = pick(quick=[1], book=[1, 2, 5, 10, 30, 100], full=[1, 2, 4, 10, 50, 100])  # epochs whose fixed-noise samples we show
-num_samples = pick(quick=100, book=2000, full=10_000)               # generated digits for the evaluation
-num_mmd = pick(quick=100, book=1000, full=1000)                     # digits per set in each MMD estimate (at most half the test set)
+config = genmod.Config(
+    num_train=pick(quick=2000, book=len(x_train), full=len(x_train)),                           # training digits used
+    num_epochs=pick(quick=1, book=100, full=100),                                               # passes over those digits
+    batch_size=pick(quick=64, book=64, full=64),                                                # digits per minibatch (real and fake alike)
+    z_size=pick(quick=20, book=20, full=20),                                                    # dimension k of the noise h
+    mode_z=pick(quick="normal", book="normal", full="uniform"),                                 # noise prior p_h: N(0, I) or U[-1, 1]^k
+    num_hidden_layers=pick(quick=1, book=1, full=1),                                            # hidden layers in each network
+    gen_hidden_units=pick(quick=256, book=256, full=100),                                       # units per hidden layer of the generator
+    disc_hidden_units=pick(quick=256, book=256, full=100),                                      # units per hidden layer of the discriminator
+    lr=pick(quick=1e-3, book=1e-3, full=1e-3),                                                  # Adam learning rate, both networks
+    selected_epochs=pick(quick=[1], book=[1, 2, 5, 10, 30, 100], full=[1, 2, 4, 10, 50, 100]),  # epochs whose fixed-noise samples we show
+    num_samples=pick(quick=100, book=2000, full=10_000),                                        # generated digits for the evaluation
+    num_mmd=pick(quick=100, book=1000, full=1000),                                              # digits per set in each MMD estimate (at most half the test set)
+)
 
 # %% [markdown]
 # ## Data: digits in $[-1, 1]$
@@ -110,8 +113,8 @@ num_mmd = pick(quick=100, book=1000, full=1000)                     # digits per
 # so 100 epochs here make about 13 % of the reference run's gradient steps.
 
 # %%
-x_real_all = images_to_tensor(x_train[:num_train], value_range=(-1, 1), flatten=True)  # (N, 784) in [-1, 1]
-train_loader = DataLoader(TensorDataset(x_real_all), batch_size=batch_size, shuffle=True, drop_last=True)
+x_real_all = images_to_tensor(x_train[:config.num_train], value_range=(-1, 1), flatten=True)  # (N, 784) in [-1, 1]
+train_loader = DataLoader(TensorDataset(x_real_all), batch_size=config.batch_size, shuffle=True, drop_last=True)
 print(f"training digits: {tuple(x_real_all.shape)}, pixel range "
       f"[{x_real_all.min():.0f}, {x_real_all.max():.0f}], {len(train_loader)} minibatches per epoch")
 
@@ -156,10 +159,10 @@ def make_discriminator_network(input_size=784, num_hidden_layers=1, num_hidden_u
     return model
 
 
-generator = make_generator_network(input_size=z_size, num_hidden_layers=num_hidden_layers,
-                                   num_hidden_units=gen_hidden_units).to(device)
-discriminator = make_discriminator_network(input_size=784, num_hidden_layers=num_hidden_layers,
-                                           num_hidden_units=disc_hidden_units).to(device)
+generator = make_generator_network(input_size=config.z_size, num_hidden_layers=config.num_hidden_layers,
+                                   num_hidden_units=config.gen_hidden_units).to(device)
+discriminator = make_discriminator_network(input_size=784, num_hidden_layers=config.num_hidden_layers,
+                                           num_hidden_units=config.disc_hidden_units).to(device)
 print(generator)
 print(discriminator)
 for name, net in (("generator", generator), ("discriminator", discriminator)):
@@ -183,7 +186,7 @@ def create_noise(batch_size, z_size, mode_z, device="cpu"):
 
 
 with torch.no_grad():
-    h = create_noise(batch_size, z_size, mode_z, device)  # (B, k)
+    h = create_noise(config.batch_size, config.z_size, config.mode_z, device)  # (B, k)
     x_fake = generator(h)                                  # (B, 784)
     d_fake = discriminator(x_fake)                         # (B, 1)
 print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f}, {x_fake.max():.2f}]"
@@ -224,8 +227,8 @@ print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f},
 
 # %%
 loss_fn = nn.BCELoss()
-g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr)
-d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr)
+g_optimizer = torch.optim.Adam(generator.parameters(), lr=config.lr)
+d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=config.lr)
 
 
 def d_train(x_real):
@@ -234,7 +237,7 @@ def d_train(x_real):
     b = x_real.size(0)
     d_real = discriminator(x_real)                                      # D(x), (B, 1)
     d_loss_real = loss_fn(d_real, torch.ones(b, 1, device=device))      # -mean log D(x)
-    x_fake = generator(create_noise(b, z_size, mode_z, device))
+    x_fake = generator(create_noise(b, config.z_size, config.mode_z, device))
     d_fake = discriminator(x_fake.detach())                             # D(G(h)); no gradient into G
     d_loss_fake = loss_fn(d_fake, torch.zeros(b, 1, device=device))     # -mean log(1 - D(G(h)))
     d_loss = d_loss_real + d_loss_fake                                  # L_D = -v(G, D) on the batch
@@ -246,7 +249,7 @@ def d_train(x_real):
 def g_train(b):
     """One generator step on a fresh noise batch of size b; returns L_G."""
     generator.zero_grad()
-    d_fake = discriminator(generator(create_noise(b, z_size, mode_z, device)))
+    d_fake = discriminator(generator(create_noise(b, config.z_size, config.mode_z, device)))
     g_loss = loss_fn(d_fake, torch.ones(b, 1, device=device))           # L_G = -mean log D(G(h)), non-saturating
     g_loss.backward()
     g_optimizer.step()                                                  # updates G only
@@ -263,11 +266,11 @@ def g_train(b):
 
 # %%
 torch.manual_seed(1)
-fixed_z = create_noise(batch_size, z_size, mode_z, device)  # the same h at every epoch
+fixed_z = create_noise(config.batch_size, config.z_size, config.mode_z, device)  # the same h at every epoch
 history = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
 epoch_samples = {}
 start = time.perf_counter()
-for epoch in range(1, num_epochs + 1):
+for epoch in range(1, config.num_epochs + 1):
     generator.train()
     discriminator.train()
     sums = dict.fromkeys(history, 0.0)
@@ -281,12 +284,12 @@ for epoch in range(1, num_epochs + 1):
         sums["d_fake"] += d_fake.mean().item()
     for key in history:
         history[key].append(sums[key] / len(train_loader))
-    if epoch in selected_epochs:
+    if epoch in config.selected_epochs:
         generator.eval()
         with torch.no_grad():
             epoch_samples[epoch] = ((generator(fixed_z) + 1) / 2).cpu().numpy()  # back to [0, 1]
-    if epoch == 1 or epoch % 10 == 0 or epoch == num_epochs:
-        print(f"epoch {epoch:3d}/{num_epochs} | L_G {history['g_loss'][-1]:.3f}  L_D {history['d_loss'][-1]:.3f}"
+    if epoch == 1 or epoch % 10 == 0 or epoch == config.num_epochs:
+        print(f"epoch {epoch:3d}/{config.num_epochs} | L_G {history['g_loss'][-1]:.3f}  L_D {history['d_loss'][-1]:.3f}"
               f" | D(x) {history['d_real'][-1]:.3f}  D(G(h)) {history['d_fake'][-1]:.3f}"
               f" | {time.perf_counter() - start:.0f} s")
 train_time = time.perf_counter() - start
@@ -323,9 +326,9 @@ plt.show()
 # measure them.
 
 # %%
-rows = np.concatenate([epoch_samples[epoch][:16] for epoch in selected_epochs])  # (E * 16, 784)
+rows = np.concatenate([epoch_samples[epoch][:16] for epoch in config.selected_epochs])  # (E * 16, 784)
 ax = image_grid(rows.reshape(-1, 28, 28), nrow=16)
-for r, epoch in enumerate(selected_epochs):
+for r, epoch in enumerate(config.selected_epochs):
     ax.text(-3, 1 + 29 * r + 14, f"epoch {epoch}", ha="right", va="center", fontsize=9)
 plt.show()
 
@@ -363,12 +366,12 @@ plt.show()
 # %%
 generator.eval()
 with torch.no_grad():
-    samples = torch.cat([(generator(create_noise(500, z_size, mode_z, device)) + 1) / 2
-                         for _ in range(math.ceil(num_samples / 500))])[:num_samples]  # (N, 784) in [0, 1]
+    samples = torch.cat([(generator(create_noise(500, config.z_size, config.mode_z, device)) + 1) / 2
+                         for _ in range(math.ceil(config.num_samples / 500))])[:config.num_samples]  # (N, 784) in [0, 1]
 samples = samples.cpu().numpy().clip(0, 1).astype(np.float32)
 x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0  # (M, 784) in [0, 1]
-mmd = mmd2_against_real(samples, x_test01, num_samples=num_mmd)  # eq. gans-mmd, one kernel for both values
-print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {num_mmd} vs {num_mmd} digits):")
+mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)  # eq. gans-mmd, one kernel for both values
+print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
@@ -402,20 +405,9 @@ plt.show()
 # models.
 
 # %%
-metrics = {
-    **mmd,
-    **scores,
-    "num_epochs": num_epochs,
-    "num_train": num_train,
-    "train_time_s": train_time,
-    "device": str(device),
-    "mode_z": mode_z,
-    "gen_hidden_units": gen_hidden_units,
-    "disc_hidden_units": disc_hidden_units,
-    "lr": lr,
-    "batch_size": batch_size,
-}
-folder = genmod.save_artifacts("gan_mnist_torch", samples.reshape(-1, 28, 28), metrics)
+metrics = {**mmd, **scores, "train_time_s": train_time}   # the configuration is saved whole beside them
+folder = genmod.save_artifacts(NOTEBOOK, samples.reshape(-1, 28, 28), metrics, kind="images",
+                               value_range=(0, 1), config=config, device=str(device))
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]

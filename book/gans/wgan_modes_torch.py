@@ -39,6 +39,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "wgan_modes_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -48,11 +49,11 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 import genmod
+from genmod.gan import critic_loss, discriminator_loss, generator_loss_nonsaturating, gradient_penalty
 from genmod import pick
-from genmod.data import ring_of_gaussians
+from genmod.data import Mixture
 from genmod.metrics import median_bandwidth, mmd2_unbiased, mode_coverage
 from genmod.plotting import samples_2d, training_curves
 from genmod.torchutils import get_device, seed_everything
@@ -62,7 +63,7 @@ device = get_device()
 if device.type == "cpu":
     torch.set_num_threads(1)  # networks this small run faster on one thread than on several
 seed_everything(0)
-print("data: a ring of 8 Gaussians from genmod.data.ring_of_gaussians (generated, no download)")
+print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring (generated, no download)")
 
 # %% [markdown]
 # ## Configuration
@@ -82,19 +83,25 @@ print("data: a ring of 8 Gaussians from genmod.data.ring_of_gaussians (generated
 # `book` budget (Section 6 says what other settings do).
 
 # %%
-num_modes, radius, std = 8, 2.0, 0.02                 # the ring: K modes, radius and width (data units)
-latent_dim = 2                                       # dimension of the noise h ~ N(0, I)
-width = 128                                          # hidden units per layer (generator and discriminator)
-lam, n_critic = 10.0, 5                              # WGAN-GP penalty weight and critic steps per generator step
-lr_d_gan, lr_g_gan = 1e-3, 1e-4                      # Adam learning rates of the GAN's discriminator and generator
-betas_gan = (0.5, 0.999)                             # Adam betas of the standard GAN
-lr_wgan, betas_wgan = 1e-4, (0.5, 0.9)               # Adam for critic and generator of WGAN-GP
-# ---- scale-dependent settings ----
-num_steps = pick(quick=200, book=5000, full=100_000) # generator steps, both models
-batch_size = pick(quick=128, book=256, full=256)     # samples per step
-num_checkpoints = pick(quick=2, book=4, full=5)      # evenly spaced evaluations during training
-num_eval = pick(quick=1000, book=2000, full=5000)    # samples per evaluation
-checkpoints = [round(num_steps * (i + 1) / num_checkpoints) for i in range(num_checkpoints)]
+config = genmod.Config(
+    num_modes=8,                                         # the ring: K modes, radius and width (data units)
+    radius=2.0,
+    std=0.02,
+    latent_dim=2,                                        # dimension of the noise h ~ N(0, I)
+    width=128,                                           # hidden units per layer (generator and discriminator)
+    lam=10.0,                                            # WGAN-GP penalty weight and critic steps per generator step
+    n_critic=5,
+    lr_d_gan=1e-3,                                       # Adam learning rates of the GAN's discriminator and generator
+    lr_g_gan=1e-4,
+    betas_gan=(0.5, 0.999),                              # Adam betas of the standard GAN
+    lr_wgan=1e-4,                                        # Adam for critic and generator of WGAN-GP
+    betas_wgan=(0.5, 0.9),
+    num_steps=pick(quick=200, book=5000, full=100_000),  # generator steps, both models
+    batch_size=pick(quick=128, book=256, full=256),      # samples per step
+    num_checkpoints=pick(quick=2, book=4, full=5),       # evenly spaced evaluations during training
+    num_eval=pick(quick=1000, book=2000, full=5000),     # samples per evaluation
+)
+checkpoints = [round(config.num_steps * (i + 1) / config.num_checkpoints) for i in range(config.num_checkpoints)]
 print("checkpoints (generator steps):", checkpoints)
 
 # %% [markdown]
@@ -122,20 +129,21 @@ print("checkpoints (generator steps):", checkpoints)
 
 # %%
 rng = np.random.default_rng(0)
-x_eval, centers = ring_of_gaussians(num_eval, num_modes=num_modes, radius=radius, std=std, rng=rng)
-x_check, _ = ring_of_gaussians(num_eval, num_modes=num_modes, radius=radius, std=std, rng=rng)
+p_r = Mixture.ring(config.num_modes, radius=config.radius, std=config.std)  # the data distribution, known in closed form
+centers = p_r.means
+x_eval, x_check = p_r.sample(config.num_eval, rng), p_r.sample(config.num_eval, rng)
 mmd_bandwidth = median_bandwidth(x_eval, x_check)  # one kernel for every MMD^2 below
 
 
 def score(samples):
     """Mode coverage, high-quality fraction and MMD^2 against held-out real samples."""
-    cover = mode_coverage(samples, centers, std=std, num_std=3.0)
+    cover = mode_coverage(samples, centers, std=config.std, num_std=3.0)
     return {"modes_covered": cover["modes_covered"], "high_quality": cover["high_quality_fraction"],
             "mmd2": mmd2_unbiased(samples, x_eval, bandwidth=mmd_bandwidth), "counts": cover["counts"]}
 
 
 real_score = score(x_check)
-print(f"real samples: {real_score['modes_covered']}/{num_modes} modes, "
+print(f"real samples: {real_score['modes_covered']}/{config.num_modes} modes, "
       f"high quality {real_score['high_quality']:.3f}, MMD^2 {real_score['mmd2']:.5f}")
 
 # %% [markdown]
@@ -159,12 +167,12 @@ def mlp(n_in, n_out, width):
 
 def real_batch(n):
     """n samples of p_r as a float32 tensor (n, 2)."""
-    return torch.from_numpy(ring_of_gaussians(n, num_modes=num_modes, radius=radius, std=std, rng=rng)[0]).to(device)
+    return torch.from_numpy(p_r.sample(n, rng).astype(np.float32)).to(device)
 
 
 def noise(n):
     """Latent samples h ~ N(0, I), shape (n, latent_dim)."""
-    return torch.randn(n, latent_dim, device=device)
+    return torch.randn(n, config.latent_dim, device=device)
 
 
 @torch.no_grad()
@@ -184,36 +192,35 @@ def generate(generator, n):
 def train_gan(num_steps, seed=0):
     """Standard GAN; returns the generator, the samples at each checkpoint and the loss history."""
     torch.manual_seed(seed)
-    generator, discriminator = mlp(latent_dim, 2, width).to(device), mlp(2, 1, width).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr_g_gan, betas=betas_gan)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d_gan, betas=betas_gan)
+    generator, discriminator = mlp(config.latent_dim, 2, config.width).to(device), mlp(2, 1, config.width).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g_gan, betas=config.betas_gan)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d_gan, betas=config.betas_gan)
     snapshots, history = {}, {"discriminator loss": [], "generator loss": []}
     for step in range(1, num_steps + 1):
         # discriminator: -v = BCE(real -> 1) + BCE(fake -> 0)
-        d_real = discriminator(real_batch(batch_size))
-        d_fake = discriminator(generator(noise(batch_size)).detach())
-        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        d_real = discriminator(real_batch(config.batch_size))
+        d_fake = discriminator(generator(noise(config.batch_size)).detach())
+        loss_d = discriminator_loss(d_real, d_fake)                        # eq. gans-value-function
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
         # generator: non-saturating loss -E[log D(G(h))] = BCE(fake -> 1)
-        d_fake = discriminator(generator(noise(batch_size)))
-        loss_g = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+        d_fake = discriminator(generator(noise(config.batch_size)))
+        loss_g = generator_loss_nonsaturating(d_fake)                      # eq. gans-nonsaturating-loss
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
         history["discriminator loss"].append(loss_d.item())
         history["generator loss"].append(loss_g.item())
         if step in checkpoints:
-            snapshots[step] = generate(generator, num_eval)
+            snapshots[step] = generate(generator, config.num_eval)
     return generator, snapshots, history
 
 
 start = time.perf_counter()
-generator_gan, snapshots_gan, history_gan = train_gan(num_steps)
+generator_gan, snapshots_gan, history_gan = train_gan(config.num_steps)
 time_gan = time.perf_counter() - start
-print(f"standard GAN: {num_steps} generator steps in {time_gan:.0f} s")
+print(f"standard GAN: {config.num_steps} generator steps in {time_gan:.0f} s")
 
 # %% [markdown]
 # ## 4. WGAN-GP
@@ -234,51 +241,49 @@ print(f"standard GAN: {num_steps} generator steps in {time_gan:.0f} s")
 # and the generator minimises $-\E_{\h}[f(G(\h))]$. The gradient with respect to
 # the *input* $\hat\x$ comes from `torch.autograd.grad` with
 # `create_graph=True`, so that the penalty can itself be differentiated with
-# respect to the critic's weights. The test file `tests/test_gan_math.py`
-# checks this function: the penalty is 0 for a linear critic with a unit-norm
-# weight and $\lambda(\lVert w \rVert - 1)^2$ otherwise.
+# respect to the critic's weights. Later notebooks reuse the penalty, so it
+# lives in the book's package as `genmod.gan.gradient_penalty`; here is its code.
+# The test file `tests/test_gan_math.py` checks it: the penalty is 0 for a
+# linear critic with a unit-norm weight and $\lambda(\lVert w \rVert - 1)^2$
+# otherwise.
 
 # %%
-def gradient_penalty(critic, x_real, x_fake, lam=10.0):
-    """lam * E[(||grad f(x_hat)||_2 - 1)^2] at x_hat = eps x_real + (1 - eps) x_fake (eq. gans-wgan-gp)."""
-    eps = torch.rand(x_real.shape[0], 1, device=x_real.device)             # one eps ~ U[0, 1] per pair
-    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)       # (B, 2)
-    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)  # (B, 2)
-    return lam * ((grad.norm(2, dim=1) - 1) ** 2).mean()
+genmod.show_source(gradient_penalty)
 
+# %%
 
 def train_wgan_gp(num_steps, seed=0):
     """WGAN-GP (Gulrajani et al. 2017, Algorithm 1); returns generator, snapshots and history."""
     torch.manual_seed(seed)
-    generator, critic = mlp(latent_dim, 2, width).to(device), mlp(2, 1, width).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr_wgan, betas=betas_wgan)
-    opt_c = torch.optim.Adam(critic.parameters(), lr=lr_wgan, betas=betas_wgan)
+    generator, critic = mlp(config.latent_dim, 2, config.width).to(device), mlp(2, 1, config.width).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_wgan, betas=config.betas_wgan)
+    opt_c = torch.optim.Adam(critic.parameters(), lr=config.lr_wgan, betas=config.betas_wgan)
     snapshots, history = {}, {"critic estimate of W1": [], "gradient penalty": []}
     for step in range(1, num_steps + 1):
-        for _ in range(n_critic):
-            x_real = real_batch(batch_size)
-            x_fake = generator(noise(batch_size)).detach()
+        for _ in range(config.n_critic):
+            x_real = real_batch(config.batch_size)
+            x_fake = generator(noise(config.batch_size)).detach()
             w1_estimate = critic(x_real).mean() - critic(x_fake).mean()   # E_pr[f] - E_pg[f]
-            penalty = gradient_penalty(critic, x_real, x_fake, lam)
+            penalty = gradient_penalty(critic, x_real, x_fake, config.lam)
             loss_c = -w1_estimate + penalty                                # eq. gans-wgan-gp
             opt_c.zero_grad()
             loss_c.backward()
             opt_c.step()
-        loss_g = -critic(generator(noise(batch_size))).mean()              # -E[f(G(h))]
+        loss_g = -critic(generator(noise(config.batch_size))).mean()              # -E[f(G(h))]
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
         history["critic estimate of W1"].append(w1_estimate.item())
         history["gradient penalty"].append(penalty.item())
         if step in checkpoints:
-            snapshots[step] = generate(generator, num_eval)
+            snapshots[step] = generate(generator, config.num_eval)
     return generator, snapshots, history
 
 
 start = time.perf_counter()
-generator_wgan, snapshots_wgan, history_wgan = train_wgan_gp(num_steps)
+generator_wgan, snapshots_wgan, history_wgan = train_wgan_gp(config.num_steps)
 time_wgan = time.perf_counter() - start
-print(f"WGAN-GP: {num_steps} generator steps ({n_critic * num_steps} critic steps) in {time_wgan:.0f} s")
+print(f"WGAN-GP: {config.num_steps} generator steps ({config.n_critic * config.num_steps} critic steps) in {time_wgan:.0f} s")
 
 # %% [markdown]
 # ## 5. Samples and scores
@@ -286,7 +291,7 @@ print(f"WGAN-GP: {num_steps} generator steps ({n_critic * num_steps} critic step
 # The samples of both generators at each checkpoint, with the mode centres:
 
 # %%
-fig, axes = plt.subplots(2, num_checkpoints, figsize=(3.2 * num_checkpoints, 6.6), squeeze=False)
+fig, axes = plt.subplots(2, config.num_checkpoints, figsize=(3.2 * config.num_checkpoints, 6.6), squeeze=False)
 for col, step in enumerate(checkpoints):
     for row, (name, snaps) in enumerate((("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))):
         ax = samples_2d({name: snaps[step]}, centers=centers, ax=axes[row, col], lim=2.8, s=2.0,
@@ -308,13 +313,13 @@ scores = {(name, step): score(snaps[step])
           for step in checkpoints for name, snaps in (("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))}
 print(f"{'model':8s} {'step':>7s} {'modes':>6s} {'high quality':>13s} {'MMD^2':>9s}  samples per mode (high quality)")
 for (name, step), s in scores.items():
-    print(f"{name:8s} {step:7d} {s['modes_covered']:4d}/{num_modes} {s['high_quality']:13.3f} {s['mmd2']:9.5f}  {s['counts']}")
-print(f"{'real':8s} {'':7s} {real_score['modes_covered']:4d}/{num_modes} {real_score['high_quality']:13.3f} "
+    print(f"{name:8s} {step:7d} {s['modes_covered']:4d}/{config.num_modes} {s['high_quality']:13.3f} {s['mmd2']:9.5f}  {s['counts']}")
+print(f"{'real':8s} {'':7s} {real_score['modes_covered']:4d}/{config.num_modes} {real_score['high_quality']:13.3f} "
       f"{real_score['mmd2']:9.5f}  {real_score['counts']}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
-window = max(1, num_steps // 100)
+window = max(1, config.num_steps // 100)
 smooth = lambda v: np.convolve(v, np.ones(window) / window, mode="valid")  # noqa: E731  moving average
 training_curves({k: smooth(v) for k, v in history_gan.items()}, ax=axes[0], xlabel="generator step",
                 ylabel="loss (nats)", title="standard GAN")
@@ -332,14 +337,14 @@ plt.show()
 # loss curve that tracks sample quality, as {cite}`arjovsky2017` point out.
 
 # %%
-final_gan, final_wgan = scores[("GAN", num_steps)], scores[("WGAN-GP", num_steps)]
+final_gan, final_wgan = scores[("GAN", config.num_steps)], scores[("WGAN-GP", config.num_steps)]
 fig, ax = plt.subplots(figsize=(7, 3.2))
-modes = np.arange(1, num_modes + 1)
+modes = np.arange(1, config.num_modes + 1)
 for offset, (name, s) in zip((-0.27, 0.0, 0.27), (("GAN", final_gan), ("WGAN-GP", final_wgan), ("real", real_score))):
-    ax.bar(modes + offset, np.asarray(s["counts"]) / num_eval, width=0.27, label=name)
+    ax.bar(modes + offset, np.asarray(s["counts"]) / config.num_eval, width=0.27, label=name)
 ax.axhline(0.01, color="k", ls=":", lw=1, label="coverage threshold (1 %)")
 ax.set(xlabel="mode $k$ (counter-clockwise from $(2, 0)$)", ylabel="share of all samples",
-       title=f"high-quality samples per mode after {num_steps} generator steps")
+       title=f"high-quality samples per mode after {config.num_steps} generator steps")
 ax.set_ylim(0, 1.35 * ax.get_ylim()[1])  # room for the legend above the bars
 ax.legend(fontsize="small", ncol=4, loc="upper center")
 plt.show()
@@ -410,25 +415,13 @@ plt.show()
 # summary chapter.
 
 # %%
-metrics = {
-    "num_steps": num_steps,
-    "batch_size": batch_size,
-    "gan_modes_covered": final_gan["modes_covered"],
-    "gan_high_quality_fraction": final_gan["high_quality"],
-    "gan_mmd2": final_gan["mmd2"],
-    "gan_counts": final_gan["counts"],
-    "wgan_gp_modes_covered": final_wgan["modes_covered"],
-    "wgan_gp_high_quality_fraction": final_wgan["high_quality"],
-    "wgan_gp_mmd2": final_wgan["mmd2"],
-    "wgan_gp_counts": final_wgan["counts"],
-    "mmd2_real_vs_real": real_score["mmd2"],
-    "mmd_bandwidth": mmd_bandwidth,
-    "num_modes": num_modes,
-    "train_time_s_gan": time_gan,
-    "train_time_s_wgan_gp": time_wgan,
-}
-folder = genmod.save_artifacts("wgan_modes_torch", images=snapshots_wgan[num_steps], metrics=metrics)
-print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics of both models to {folder}")
+metrics = {"mmd2_real_vs_real": real_score["mmd2"], "mmd_bandwidth": mmd_bandwidth, "num_modes": config.num_modes}
+for tag, final, seconds in (("gan", final_gan, time_gan), ("wgan_gp", final_wgan, time_wgan)):
+    metrics |= {f"{tag}/modes_covered": final["modes_covered"], f"{tag}/high_quality_fraction": final["high_quality"],
+                f"{tag}/mmd2": final["mmd2"], f"{tag}/mode_counts": final["counts"], f"{tag}/train_time_s": seconds}
+folder = genmod.save_artifacts(NOTEBOOK, snapshots_wgan[config.num_steps], metrics, kind="points",
+                               config=config, device=str(device))
+print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the metrics of both models to {folder}")
 
 # %% [markdown]
 # ## Summary
@@ -495,7 +488,7 @@ print(f"saved {len(snapshots_wgan[num_steps])} WGAN-GP samples and the metrics o
 # ```{exercise}
 # :label: gans-ex-wgan-modes-torch-penalty
 #
-# In `train_wgan_gp`, set `lam = 0` (no constraint on the critic) and train for
+# Set `lam=0.0` in the configuration (no constraint on the critic) and train for
 # a few hundred steps, printing the critic's estimate of $W_1$. What happens,
 # and why?
 # ```

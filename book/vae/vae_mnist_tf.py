@@ -43,6 +43,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "vae_mnist_tf"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -75,13 +76,15 @@ seed_everything(0)
 # nearly nine times fewer than the example's, so the book's numbers are not the example's.
 
 # %%
-latent_dim = pick(quick=2, book=2, full=2)            # dimension of h; 2 so the latent space can be drawn
-num_epochs = pick(quick=1, book=30, full=30)          # passes over the training digits
-batch_size = pick(quick=128, book=128, full=128)      # digits per gradient step
-lr = pick(quick=1e-3, book=1e-3, full=1e-3)           # Adam step size (the Keras default)
-num_train = pick(quick=2048, book=None, full=None)    # training digits used (None: all of them)
-grid_size = pick(quick=10, book=20, full=30)          # decoded manifold: grid_size x grid_size images
-num_samples = pick(quick=500, book=2000, full=10000)  # prior samples scored by the judge
+config = genmod.Config(
+    latent_dim=pick(quick=2, book=2, full=2),            # dimension of h; 2 so the latent space can be drawn
+    num_epochs=pick(quick=1, book=30, full=30),          # passes over the training digits
+    batch_size=pick(quick=128, book=128, full=128),      # digits per gradient step
+    lr=pick(quick=1e-3, book=1e-3, full=1e-3),           # Adam step size (the Keras default)
+    num_train=pick(quick=2048, book=None, full=None),    # training digits used (None: all of them)
+    grid_size=pick(quick=10, book=20, full=30),          # decoded manifold: grid_size x grid_size images
+    num_samples=pick(quick=500, book=2000, full=10000),  # prior samples scored by the judge
+)
 
 # %% [markdown]
 # ## Data
@@ -92,8 +95,8 @@ num_samples = pick(quick=500, book=2000, full=10000)  # prior samples scored by 
 # (see the remark on the ELBO at the end).
 
 # %%
-x_train = (x_train[:num_train] / 255.0).astype("float32")[..., None]  # (N, 28, 28, 1) in [0, 1]
-y_train = y_train[:num_train]
+x_train = (x_train[:config.num_train] / 255.0).astype("float32")[..., None]  # (N, 28, 28, 1) in [0, 1]
+y_train = y_train[:config.num_train]
 x_test = (x_test / 255.0).astype("float32")[..., None]                # (M, 28, 28, 1) in [0, 1]
 print(f"training digits: {x_train.shape}, test digits: {x_test.shape}, "
       f"pixel range [{x_train.min():.0f}, {x_train.max():.0f}]")
@@ -149,8 +152,8 @@ x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_i
 x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)               # 14x14x32 => 7x7x64
 x = layers.Flatten()(x)                                                                 # 7x7x64 => 3136
 x = layers.Dense(16, activation="relu")(x)                                              # 3136 => 16
-z_mean = layers.Dense(latent_dim, name="z_mean")(x)                                     # 16 => latent_dim: mu
-z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)                               # 16 => latent_dim: log sigma^2
+z_mean = layers.Dense(config.latent_dim, name="z_mean")(x)                                     # 16 => latent_dim: mu
+z_log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)                               # 16 => latent_dim: log sigma^2
 z = Sampling(seed=0)([z_mean, z_log_var])                                               # h ~ q(h | x)
 encoder = keras.Model(encoder_inputs, [z_mean, z_log_var, z], name="encoder")
 encoder.summary()
@@ -162,7 +165,7 @@ encoder.summary()
 # independent Bernoulli distributions, one per pixel.
 
 # %%
-latent_inputs = keras.Input(shape=(latent_dim,))
+latent_inputs = keras.Input(shape=(config.latent_dim,))
 x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)                          # latent_dim => 3136
 x = layers.Reshape((7, 7, 64))(x)                                                       # 3136 => 7x7x64
 x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)      # 7x7x64 => 14x14x64
@@ -249,7 +252,7 @@ class VAE(keras.Model):
 
 
 vae = VAE(encoder, decoder)
-vae.compile(optimizer=keras.optimizers.Adam(learning_rate=lr))
+vae.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
 
 # %% [markdown]
 # ## Training
@@ -261,10 +264,10 @@ vae.compile(optimizer=keras.optimizers.Adam(learning_rate=lr))
 
 # %%
 start = time.perf_counter()
-history = vae.fit(x_train, epochs=num_epochs, batch_size=batch_size,
+history = vae.fit(x_train, epochs=config.num_epochs, batch_size=config.batch_size,
                   validation_data=(x_test,), verbose=2)
 train_time = time.perf_counter() - start
-print(f"trained {num_epochs} epoch(s) on {len(x_train):,} digits in {train_time:.0f} s")
+print(f"trained {config.num_epochs} epoch(s) on {len(x_train):,} digits in {train_time:.0f} s")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
@@ -332,10 +335,10 @@ print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_
 # of samples from the prior that come out as that class.
 
 # %%
-h_grid, quantiles = standard_normal_grid(grid_size)                # Phi^{-1}((j + 1/2) / n): equal prior mass per cell
+h_grid, quantiles = standard_normal_grid(config.grid_size)                # Phi^{-1}((j + 1/2) / n): equal prior mass per cell
 manifold = decoder.predict(h_grid, batch_size=500, verbose=0)       # (grid_size^2, 28, 28, 1)
-ax = image_grid(manifold, nrow=grid_size)
-ax.set_title(f"decoder means on a {grid_size}x{grid_size} grid of standard-normal quantiles")
+ax = image_grid(manifold, nrow=config.grid_size)
+ax.set_title(f"decoder means on a {config.grid_size}x{config.grid_size} grid of standard-normal quantiles")
 plt.show()
 print("grid coordinates:", np.round(quantiles, 2))
 
@@ -359,7 +362,7 @@ print("grid coordinates:", np.round(quantiles, 2))
 
 # %%
 rng = np.random.default_rng(0)
-h_prior = rng.standard_normal((num_samples, latent_dim)).astype("float32")  # h ~ N(0, I)
+h_prior = rng.standard_normal((config.num_samples, config.latent_dim)).astype("float32")  # h ~ N(0, I)
 samples = decoder.predict(h_prior, batch_size=500, verbose=0)[..., 0]        # (N, 28, 28) in (0, 1)
 ax = image_grid(samples[:100], nrow=10)
 ax.set_title(r"decoder means for $\mathbf{h} \sim \mathcal{N}(\mathbf{0}, \mathbf{I})$")
@@ -443,13 +446,10 @@ metrics = {
     "test_reconstruction": -float(test_losses["reconstruction_loss"]),   # E_q[log p(x|h)], nats
     "test_kl": float(test_losses["kl_loss"]),                            # KL(q(h|x) || p(h)), nats
     "prior_hole_fraction": hole_fraction,
-    "latent_dim": latent_dim,
-    "num_epochs": num_epochs,
-    "num_train": len(x_train),
     "train_time_s": train_time,
-    "device": device,
-}
-folder = genmod.save_artifacts("vae_mnist_tf", samples, metrics)
+}   # the configuration is saved whole beside them
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images", value_range=(0, 1),
+                               config=config, device=device)
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]

@@ -50,6 +50,7 @@
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
+NOTEBOOK = "vae_mnist_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
@@ -76,16 +77,18 @@ seed_everything(0)
 
 # %%
 # Configuration: every number that changes with the scale. `full` follows Burda et al. (2016).
-num_epochs = pick(quick=2, book=80, full=3280)       # passes over the training set (Burda et al.: 3280 = sum of 3^i, i = 0..7)
-batch_size = pick(quick=100, book=100, full=20)      # digits per gradient step (Burda et al.: 20)
-lr = pick(quick=1e-3, book=1e-3, full=1e-3)          # Adam learning rate of stage 0; stage i (3^i epochs) uses lr * 10^(-i/7)
-latent_dim = 50                                      # d, the number of latent (stochastic) units, at every scale
-hidden_dim = 200                                     # units in each of the two tanh hidden layers, at every scale
-num_epochs_2d = pick(quick=1, book=20, full=300)     # passes for the model with a 2-dimensional latent space
-num_kl_samples = pick(quick=1000, book=10_000, full=10_000)  # Monte Carlo samples of h per digit in the KL check
-iwae_k = pick(quick=10, book=500, full=5000)         # importance samples per test digit (Burda et al.: 5000)
-num_test_iwae = pick(quick=200, book=len(x_test), full=len(x_test))  # test digits in the log-likelihood estimate
-num_samples = pick(quick=200, book=2000, full=10_000)  # digits sampled from the prior for the judge
+config = genmod.Config(
+    num_epochs=pick(quick=2, book=80, full=3280),                       # passes over the training set (Burda et al.: 3280 = sum of 3^i, i = 0..7)
+    batch_size=pick(quick=100, book=100, full=20),                      # digits per gradient step (Burda et al.: 20)
+    lr=pick(quick=1e-3, book=1e-3, full=1e-3),                          # Adam learning rate of stage 0; stage i (3^i epochs) uses lr * 10^(-i/7)
+    latent_dim=50,                                                      # d, the number of latent (stochastic) units, at every scale
+    hidden_dim=200,                                                     # units in each of the two tanh hidden layers, at every scale
+    num_epochs_2d=pick(quick=1, book=20, full=300),                     # passes for the model with a 2-dimensional latent space
+    num_kl_samples=pick(quick=1000, book=10_000, full=10_000),          # Monte Carlo samples of h per digit in the KL check
+    iwae_k=pick(quick=10, book=500, full=5000),                         # importance samples per test digit (Burda et al.: 5000)
+    num_test_iwae=pick(quick=200, book=len(x_test), full=len(x_test)),  # test digits in the log-likelihood estimate
+    num_samples=pick(quick=200, book=2000, full=10_000),                # digits sampled from the prior for the judge
+)
 
 # %% [markdown]
 # ## Data: dynamically binarized digits
@@ -166,8 +169,8 @@ def elbo_terms(encoder, decoder, x):
     return reconstruction, kl                              # ELBO = reconstruction - kl
 
 
-encoder = Encoder(latent_dim, hidden_dim).to(device)
-decoder = Decoder(latent_dim, hidden_dim, mean_image=x_train01.mean(0)).to(device)
+encoder = Encoder(config.latent_dim, config.hidden_dim).to(device)
+decoder = Decoder(config.latent_dim, config.hidden_dim, mean_image=x_train01.mean(0)).to(device)
 print(encoder, decoder, sep="\n")
 print(f"parameters: {sum(p.numel() for m in (encoder, decoder) for p in m.parameters()):,}")
 
@@ -204,13 +207,13 @@ def evaluate(encoder, decoder, x, batch_size=500):
 def train_vae(encoder, decoder, x01, num_epochs, *, x_eval=None, log_every=5):
     """Train on the negative ELBO with dynamic binarization; return the per-epoch history (nats per digit)."""
     params = [*encoder.parameters(), *decoder.parameters()]
-    optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-4)
+    optimizer = torch.optim.Adam(params, lr=config.lr, betas=(0.9, 0.999), eps=1e-4)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor)
     history = {key: [] for key in ("train elbo", "train reconstruction", "train kl", "test elbo", "test reconstruction", "test kl")}
     for epoch in range(num_epochs):
         encoder.train(), decoder.train()
         sums = torch.zeros(2, device=x01.device)
-        for idx in torch.randperm(len(x01), device=x01.device).split(batch_size):
+        for idx in torch.randperm(len(x01), device=x01.device).split(config.batch_size):
             x = torch.bernoulli(x01[idx])                     # dynamic binarization
             reconstruction, kl = elbo_terms(encoder, decoder, x)
             loss = -(reconstruction - kl).mean()              # negative ELBO, nats per digit
@@ -237,7 +240,7 @@ if device.type == "cpu":
     torch.set_num_threads(1)  # layers this small gain little from several CPU threads and lose much on a shared CPU
 
 start = time.perf_counter()
-history = train_vae(encoder, decoder, x_train01, num_epochs, x_eval=x_test_bin)
+history = train_vae(encoder, decoder, x_train01, config.num_epochs, x_eval=x_test_bin)
 encoder.eval(), decoder.eval()
 train_time = time.perf_counter() - start
 print(f"training took {train_time:.0f} s")
@@ -281,16 +284,16 @@ with torch.no_grad():
     prior = Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))  # p(h) = N(0, I)
     kl_closed = gaussian_kl_standard_normal(q.loc, 2 * q.scale.log())  # (100,), eq. vae-gaussian-kl-standard
     kl_torch = kl_divergence(q, prior).sum(-1)                         # (100,)
-    h = q.sample((num_kl_samples,))                                    # (S, 100, d)
+    h = q.sample((config.num_kl_samples,))                                    # (S, 100, d)
     log_ratio = (q.log_prob(h) - prior.log_prob(h)).sum(-1)            # log q(h|x) - log p(h), (S, 100)
-    kl_mc, kl_mc_se = log_ratio.mean(0), log_ratio.std(0) / num_kl_samples**0.5
+    kl_mc, kl_mc_se = log_ratio.mean(0), log_ratio.std(0) / config.num_kl_samples**0.5
 
 print(f"{'digit':>5} {'closed form':>12} {'torch':>10} {'Monte Carlo':>18}")
 for i in range(5):
     print(f"{i:5d} {kl_closed[i]:12.3f} {kl_torch[i]:10.3f} {kl_mc[i]:10.3f} +- {kl_mc_se[i]:.3f}")
 z = ((kl_closed - kl_mc) / kl_mc_se).abs()
 print(f"batch mean: closed form {kl_closed.mean():.3f}, Monte Carlo {kl_mc.mean():.3f} +- "
-      f"{(kl_mc_se.pow(2).sum().sqrt() / len(kl_mc_se)):.3f} nats ({num_kl_samples:,} samples per digit)")
+      f"{(kl_mc_se.pow(2).sum().sqrt() / len(kl_mc_se)):.3f} nats ({config.num_kl_samples:,} samples per digit)")
 print(f"largest |closed - torch| = {(kl_closed - kl_torch).abs().max():.2e} nats; "
       f"largest |closed - MC| = {z.max():.2f} standard errors over {len(z)} digits")
 
@@ -322,19 +325,19 @@ num_active = int(active.sum())
 order = torch.argsort(activity, descending=True)
 colors = np.where(active[order].numpy(), "C0", "C7")
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.2))
-axes[0].bar(np.arange(latent_dim), activity[order].numpy(), color=colors)
+axes[0].bar(np.arange(config.latent_dim), activity[order].numpy(), color=colors)
 axes[0].axhline(1e-2, color="k", ls="--", lw=1, label="threshold $10^{-2}$")
 axes[0].set_yscale("log")
 axes[0].set_ylabel(r"$\mathrm{Cov}_{\mathbf{x}}(\mathbb{E}_q[h_j])$")
 axes[0].legend()
-axes[1].bar(np.arange(latent_dim), kl_per_dim[order].numpy(), color=colors)
+axes[1].bar(np.arange(config.latent_dim), kl_per_dim[order].numpy(), color=colors)
 axes[1].set_ylabel("mean KL per digit (nats)")
 for ax in axes:
     ax.set_xlabel("latent dimension $j$ (sorted by activity)")
-fig.suptitle(f"{num_active} of {latent_dim} latent dimensions active (blue)")
+fig.suptitle(f"{num_active} of {config.latent_dim} latent dimensions active (blue)")
 fig.tight_layout()
 plt.show()
-print(f"active units: {num_active} of {latent_dim}; KL carried by the inactive ones: "
+print(f"active units: {num_active} of {config.latent_dim}; KL carried by the inactive ones: "
       f"{kl_per_dim[~active].sum():.3f} nats of {kl_per_dim.sum():.2f}")
 
 # %% [markdown]
@@ -368,8 +371,8 @@ def log_likelihood(x, h):
 
 
 gen = torch.Generator(device=device).manual_seed(2)
-x_small = x_test_bin[: min(200, num_test_iwae)]
-for k in sorted({1, 10, 100, iwae_k}):
+x_small = x_test_bin[: min(200, config.num_test_iwae)]
+for k in sorted({1, 10, 100, config.iwae_k}):
     est = log_likelihood_iwae(x_small, encoder, log_likelihood, k, generator=gen)
     print(f"k = {k:5d}: L_k = {est.log_likelihood:8.2f} +- {est.standard_error:.2f} nats on {est.num_points} digits")
 
@@ -381,16 +384,16 @@ for k in sorted({1, 10, 100, iwae_k}):
 
 # %%
 start = time.perf_counter()
-iwae = log_likelihood_iwae(x_test_bin[:num_test_iwae], encoder, log_likelihood, iwae_k, generator=gen)
-elbo_same_digits = evaluate(encoder, decoder, x_test_bin[:num_test_iwae])[0]
+iwae = log_likelihood_iwae(x_test_bin[:config.num_test_iwae], encoder, log_likelihood, config.iwae_k, generator=gen)
+elbo_same_digits = evaluate(encoder, decoder, x_test_bin[:config.num_test_iwae])[0]
 print(f"test log-likelihood: {iwae}  [{time.perf_counter() - start:.0f} s]")
 print(f"test ELBO on the same digits: {elbo_same_digits:.2f} nats, "
       f"so the ELBO is at least {iwae.log_likelihood - elbo_same_digits:.2f} nats below log p(x)")
 published = -86.76  # Burda et al. (2016), Table 1: VAE, one stochastic layer, k = 1 training, MNIST
 print(f"published (Burda et al. 2016, Table 1, 784-200-200-50 VAE): {published:.2f} nats with k = 5000 on the "
       f"10,000 MNIST test digits, after 3,280 epochs on 60,000 training digits")
-print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats with k = {iwae_k} on {iwae.num_points:,} "
-      f"test digits, after {num_epochs} epochs on {len(x_train):,} training digits ({genmod.get_scale()} scale)")
+print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats with k = {config.iwae_k} on {iwae.num_points:,} "
+      f"test digits, after {config.num_epochs} epochs on {len(x_train):,} training digits ({genmod.get_scale()} scale)")
 
 # %% [markdown]
 # Burda et al. {cite}`burda2016` report $-86.76$ nats for this architecture
@@ -425,12 +428,12 @@ print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats wi
 
 # %%
 seed_everything(1)
-encoder_2d = Encoder(2, hidden_dim).to(device)
-decoder_2d = Decoder(2, hidden_dim, mean_image=x_train01.mean(0)).to(device)
-history_2d = train_vae(encoder_2d, decoder_2d, x_train01, num_epochs_2d, x_eval=x_test_bin, log_every=10)
+encoder_2d = Encoder(2, config.hidden_dim).to(device)
+decoder_2d = Decoder(2, config.hidden_dim, mean_image=x_train01.mean(0)).to(device)
+history_2d = train_vae(encoder_2d, decoder_2d, x_train01, config.num_epochs_2d, x_eval=x_test_bin, log_every=10)
 encoder_2d.eval(), decoder_2d.eval()
 print(f"2-dimensional latent space: test ELBO {history_2d['test elbo'][-1]:.2f} nats "
-      f"(vs {history['test elbo'][-1]:.2f} with d = {latent_dim})")
+      f"(vs {history['test elbo'][-1]:.2f} with d = {config.latent_dim})")
 
 # %%
 n_grid = 15
@@ -491,7 +494,7 @@ plt.show()
 
 # %%
 with torch.no_grad():
-    h = torch.randn(num_samples, latent_dim, generator=torch.Generator().manual_seed(3)).to(device)
+    h = torch.randn(config.num_samples, config.latent_dim, generator=torch.Generator().manual_seed(3)).to(device)
     samples = torch.sigmoid(decoder(h)).reshape(-1, 28, 28).cpu().numpy()  # Bernoulli means in [0, 1]
     binary = torch.bernoulli(torch.from_numpy(samples[:50]), generator=torch.Generator().manual_seed(4)).numpy()
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
@@ -529,20 +532,16 @@ plt.show()
 metrics = {
     "log_likelihood_iwae": iwae.log_likelihood,           # nats per test digit
     "log_likelihood_iwae_se": iwae.standard_error,        # nats
-    "iwae_k": iwae_k,
     "iwae_num_test_digits": iwae.num_points,
     "test_elbo": history["test elbo"][-1],                # nats per test digit, last epoch
     "test_reconstruction": history["test reconstruction"][-1],
     "test_kl": history["test kl"][-1],
     "active_units": num_active,
-    "num_epochs": num_epochs,
-    "num_train": len(x_train),
     "train_time_s": train_time,
-    "device": str(device),
-    **{key: judge[key] for key in ("frechet_distance", "real_frechet_distance", "classes_with_2pct",
-                                    "class_histogram", "mean_confidence", "num_samples")},
-}
-folder = genmod.save_artifacts("vae_mnist_torch", samples, metrics)
+    **judge,                                              # the judge's scores, its test accuracy among them
+}   # the configuration is saved whole beside them
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images", value_range=(0, 1),
+                               config=config, device=str(device))
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]
@@ -604,7 +603,11 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # $\beta = 0.5$ the encoder spends more nats: reconstructions sharpen, more units
 # become active, but the aggregate posterior moves away from the prior, so
 # samples from $\N(0, \I)$ land more often in regions the decoder was not trained
-# on. The ELBO with $\beta = 1$ is the only one of the three that bounds
+# on. Every objective with $\beta_{\mathrm{KL}} \ge 1$ is a lower bound on
+# $\log p(\x)$, since it is the ELBO minus $(\beta_{\mathrm{KL}} - 1)$ times a
+# non-negative KL divergence: $\beta_{\mathrm{KL}} = 4$ gives a looser bound, and
+# $\beta_{\mathrm{KL}} = 1$ the tightest of the three bounds. The
+# $\beta_{\mathrm{KL}} = 0.5$ objective is not a bound: it can exceed
 # $\log p(\x)$ {cite}`higgins2017`.
 # ```
 #

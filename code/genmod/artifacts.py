@@ -1,27 +1,100 @@
 r"""Saving what a generative notebook produced, for the summary chapter.
 
-Layout: ``<artifacts>/<notebook name>/samples.npz`` (key ``images``, float32 in
-``[0, 1]``, shape ``(N, 28, 28)`` for MNIST or ``(N, d)`` for toy data) and
-``<artifacts>/<notebook name>/metrics.json``.
+Layout, one folder a notebook: ``<artifacts>/<notebook>/samples.npz`` (key
+``samples``) and ``<artifacts>/<notebook>/metrics.json``, a record with one schema
+for every notebook (:data:`SCHEMA_VERSION`):
+
+``schema_version``, ``notebook``, ``scale``, ``device``
+    what ran, at which scale, where.
+``data``
+    the MNIST source the notebook read (:func:`genmod.data.last_source`), or ``null``.
+``config``
+    the notebook's whole :class:`genmod.Config`.
+``samples``
+    ``kind`` (see below), ``shape``, ``dtype`` and, for images, the stored value range.
+``metrics`` and ``units``
+    the numbers, each under a name of :data:`METRIC_UNITS` (optionally after a model
+    tag and a slash, e.g. ``"wgan_gp/modes_covered"`` in a notebook that compares two
+    models), and the unit of each.
+
+What the samples are is said, never guessed (:data:`SAMPLE_KINDS`):
+
+``"images"``
+    shape ``(N, H, W)``, float, every value inside ``value_range``; stored mapped
+    linearly to ``[0, 1]``, float32.
+``"points"``
+    shape ``(N, d)``, finite floats in data units; stored float32.
+``"spins"``
+    lattices of shape ``(N, L, L)`` whose values are exactly -1 or +1; stored int8.
+``"spectra"``
+    shape ``(N, n)``, finite floats (intensities on a grid); stored float32.
+
+Anything else (another shape, a value out of range, spins that are not ±1) is an
+error that says what was expected: nothing is reshaped or clipped.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from genmod.config import get_scale, repository_root
+from genmod.config import Config, env_path, get_scale, repository_root
+
+SCHEMA_VERSION = 1
+SAMPLE_KINDS = ("images", "points", "spins", "spectra")
+
+#: The metric names every notebook shares, with their units. A notebook that needs a
+#: new metric adds it here, so that the summary chapter can compare like with like.
+METRIC_UNITS = {
+    # the MNIST judge (genmod.judge.judge_samples)
+    "frechet_distance": "squared judge-feature units",
+    "real_frechet_distance": "squared judge-feature units",
+    "classes_with_2pct": "classes of 10",
+    "class_histogram": "fraction of samples per class",
+    "mean_confidence": "probability",
+    "judge_test_accuracy": "fraction of test digits",
+    "num_samples": "samples",
+    # the MMD against real data (genmod.metrics.mmd2_against_real)
+    "mmd2_generated_vs_real": "squared MMD (dimensionless)",
+    "mmd2_real_vs_real": "squared MMD (dimensionless)",
+    "mmd_bandwidth": "data units",
+    "mmd_num_samples": "samples",
+    "mmd2": "squared MMD (dimensionless)",
+    # mixtures with known modes (genmod.metrics.mode_coverage)
+    "modes_covered": "modes",
+    "num_modes": "modes",
+    "high_quality_fraction": "fraction of samples",
+    "mode_counts": "high-quality samples per mode",
+    # likelihoods and bounds
+    "test_elbo": "nats per digit",
+    "train_elbo": "nats per digit",
+    "test_reconstruction": "nats per digit",
+    "test_kl": "nats per digit",
+    "log_likelihood_iwae": "nats per digit",
+    "log_likelihood_iwae_se": "nats per digit",
+    "iwae_num_test_digits": "digits",
+    # latent spaces
+    "active_units": "latent units",
+    "prior_hole_fraction": "fraction of prior draws",
+    # cost
+    "train_time_s": "s",
+}
+
+_JUDGE_KEYS = ("frechet_distance", "real_frechet_distance", "classes_with_2pct", "class_histogram",
+               "mean_confidence", "judge_test_accuracy", "num_samples")
+_TAG = re.compile(r"^[a-z0-9_]+$")
 
 
 def artifacts_dir(name: str | None = None) -> Path:
     r"""Return the artifacts folder (or the sub-folder ``name``), creating it.
 
-    ``GENMOD_ARTIFACTS`` if set; else ``_artifacts/`` at the repository root
-    (found from the working directory); else ``./_artifacts``.
+    ``GENMOD_ARTIFACTS`` if set (a relative path is resolved against the repository
+    root, :func:`genmod.config.env_path`); else ``_artifacts/`` at the repository
+    root (found from the working directory); else ``./_artifacts``.
 
     Args:
         name: the notebook's name without extension, e.g. ``"gan_mnist_torch"``.
@@ -29,10 +102,8 @@ def artifacts_dir(name: str | None = None) -> Path:
     Raises:
         ValueError: if ``name`` is empty or contains a path separator.
     """
-    env = os.environ.get("GENMOD_ARTIFACTS", "").strip()
-    if env:
-        base = Path(env).expanduser()
-    else:
+    base = env_path("GENMOD_ARTIFACTS")
+    if base is None:
         root = repository_root()
         base = (root if root is not None else Path.cwd()) / "_artifacts"
     if name is not None:
@@ -57,43 +128,169 @@ def _jsonable(value):
     return value
 
 
-def save_artifacts(name: str, images, metrics: dict, *, image_range=(0.0, 1.0)) -> Path:
-    r"""Save generated samples and metrics under ``<artifacts>/<name>/``.
+def metric_unit(name: str) -> str:
+    r"""The unit of metric ``name`` (``"<metric>"`` or ``"<model tag>/<metric>"``).
+
+    Raises:
+        ValueError: if the metric is not in :data:`METRIC_UNITS` or the tag is not
+            lower-case letters, digits and underscores; the message lists the names.
+    """
+    tag, _, base = name.rpartition("/")
+    if base not in METRIC_UNITS or (tag and not _TAG.match(tag)):
+        raise ValueError(
+            f"unknown metric {name!r}: use one of {sorted(METRIC_UNITS)}, optionally after a "
+            "model tag such as 'wgan_gp/', or add the new metric with its unit to "
+            "genmod.artifacts.METRIC_UNITS"
+        )
+    return METRIC_UNITS[base]
+
+
+def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
+    r"""Check generated samples against their declared ``kind`` and return them as stored.
 
     Args:
-        name: the notebook's name without extension, e.g. ``"dcgan_mnist_tf"``.
-        images: array-like, shape ``(N, 28, 28)``, ``(N, 784)`` or ``(N, 1, 28, 28)``
-            for MNIST (reshaped to ``(N, 28, 28)``), or ``(N, d)`` for toy data.
-        metrics: JSON-serialisable numbers and strings (numpy scalars are converted;
-            NaN and infinity are stored as ``null``). The scale is added as ``"scale"``.
-        image_range: the value range of ``images``; ``(-1, 1)`` images (tanh
-            generators) are mapped to ``[0, 1]``. Values are then clipped to ``[0, 1]``.
+        samples: array-like; see :data:`SAMPLE_KINDS` and the module docstring for
+            the shape and values each kind needs.
+        kind: one of :data:`SAMPLE_KINDS`.
+        value_range: ``(lo, hi)`` with ``lo < hi``, required for ``"images"``
+            (e.g. ``(0, 1)``, or ``(-1, 1)`` for a tanh generator) and refused for
+            the other kinds.
+
+    Returns:
+        The array to store: images mapped to ``[0, 1]`` (float32), points and
+        spectra float32, spins int8.
+
+    Raises:
+        ValueError: on an unknown kind, a wrong shape, a value outside
+            ``value_range``, non-finite values, or spins other than -1 and +1.
+    """
+    if kind not in SAMPLE_KINDS:
+        raise ValueError(f"kind must be one of {SAMPLE_KINDS}, got {kind!r}")
+    x = np.asarray(samples)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"samples must be a non-empty batch, got shape {x.shape}")
+    if kind != "images" and value_range is not None:
+        raise ValueError(f"value_range applies to images only, not to {kind!r}")
+    if kind == "spins":
+        if x.ndim != 3 or x.shape[1] != x.shape[2]:
+            raise ValueError(f"spins must be square lattices of shape (N, L, L), got {x.shape}")
+        if not np.isin(x, (-1, 1)).all():
+            bad = np.unique(x[~np.isin(x, (-1, 1))])[:5]
+            raise ValueError(f"spins must be exactly -1 or +1; found {bad.tolist()} (map {{0, 1}} with 2 s - 1 first)")
+        return x.astype(np.int8)
+    x = x.astype(np.float32)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{kind} must be finite; found {int((~np.isfinite(x)).sum())} NaN or infinite values")
+    if kind == "images":
+        if x.ndim != 3:
+            raise ValueError(
+                f"images must have shape (N, H, W), got {x.shape}; reshape first, e.g. "
+                "x.reshape(-1, 28, 28) for flat MNIST digits or x[:, 0] for (N, 1, H, W)"
+            )
+        if value_range is None:
+            raise ValueError("images need value_range=(lo, hi), e.g. (0, 1), or (-1, 1) for a tanh generator")
+        lo, hi = map(float, value_range)
+        if not lo < hi:
+            raise ValueError(f"value_range must have lo < hi, got {value_range}")
+        slack = 1e-5 * (hi - lo)
+        if x.min() < lo - slack or x.max() > hi + slack:
+            raise ValueError(
+                f"images have values in [{x.min():.4g}, {x.max():.4g}], outside value_range "
+                f"[{lo:g}, {hi:g}]; pass the range the images really have (nothing is clipped)"
+            )
+        return np.clip((x - lo) / (hi - lo), 0.0, 1.0)  # only the rounding slack is clipped
+    if x.ndim != 2:
+        raise ValueError(f"{kind} must have shape (N, {'d' if kind == 'points' else 'n'}), got {x.shape}")
+    return x
+
+
+def save_artifacts(notebook: str, samples, metrics: dict, *, kind: str, config: Config,
+                   device: str, value_range=None) -> Path:
+    r"""Save generated samples and a metrics record under ``<artifacts>/<notebook>/``.
+
+    Args:
+        notebook: the notebook's name without extension, the ``NOTEBOOK`` constant
+            of its setup cell (a test checks that it equals the file name).
+        samples: the generated samples; what they are is given by ``kind``
+            (:func:`check_samples`).
+        metrics: metric name -> JSON-like value (numpy scalars and arrays are
+            converted; NaN and infinity are stored as ``null``). Names come from
+            :data:`METRIC_UNITS` (:func:`metric_unit`).
+        kind: one of :data:`SAMPLE_KINDS`.
+        config: the notebook's :class:`genmod.Config`, stored whole.
+        device: where the notebook ran, e.g. ``"cpu"``, ``"cuda"``, ``"GPU"``.
+        value_range: ``(lo, hi)`` of image values (required for images).
 
     Returns:
         The folder written.
 
     Raises:
-        ValueError: if ``images`` is empty or has an unexpected shape.
+        ValueError: on samples that do not match ``kind`` or an unknown metric name.
+        TypeError: if ``config`` is not a :class:`genmod.Config`.
     """
-    x = np.asarray(images, dtype=np.float32)
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"images must be a non-empty batch, got shape {x.shape}")
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    elif x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim == 2 and x.shape[1] == 784:
-        x = x.reshape(-1, 28, 28)
-    if x.ndim not in (2, 3):
-        raise ValueError(
-            "images must have shape (N, 28, 28), (N, 784), (N, 1, 28, 28), (N, 28, 28, 1) "
-            f"or (N, d); got {x.shape}"
-        )
-    lo, hi = image_range
-    if x.ndim == 3:
-        x = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    folder = artifacts_dir(name)
-    np.savez_compressed(folder / "samples.npz", images=x)
-    payload = {"notebook": name, "scale": get_scale(), **_jsonable(dict(metrics))}
-    (folder / "metrics.json").write_text(json.dumps(payload, indent=2) + "\n")
+    from genmod.data.mnist import last_source
+
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be the notebook's genmod.Config, got {type(config).__name__}")
+    stored = check_samples(samples, kind, value_range)
+    units = {name: metric_unit(name) for name in metrics}
+    source = last_source()
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "notebook": notebook,
+        "scale": get_scale(),
+        "device": str(device),
+        "data": source.describe() if source is not None else None,
+        "config": _jsonable(config.as_dict()),
+        "samples": {
+            "file": "samples.npz",
+            "kind": kind,
+            "shape": list(stored.shape),
+            "dtype": str(stored.dtype),
+            "value_range": [0.0, 1.0] if kind == "images" else None,
+        },
+        "metrics": _jsonable(dict(metrics)),
+        "units": units,
+    }
+    folder = artifacts_dir(notebook)
+    np.savez_compressed(folder / "samples.npz", samples=stored)
+    (folder / "metrics.json").write_text(json.dumps(record, indent=2) + "\n")
     return folder
+
+
+def check_record(record: dict) -> list[str]:
+    r"""Problems with a ``metrics.json`` record (an empty list when it follows the schema).
+
+    Used by the tests over every record a notebook run writes. MNIST image samples
+    (shape ``(N, 28, 28)``) must carry the judge's scores, the judge's test accuracy
+    among them.
+    """
+    problems = []
+    required = ("schema_version", "notebook", "scale", "device", "data", "config", "samples", "metrics", "units")
+    missing = [k for k in required if k not in record]
+    if missing:
+        return [f"missing keys {missing}"]
+    if record["schema_version"] != SCHEMA_VERSION:
+        problems.append(f"schema_version {record['schema_version']} != {SCHEMA_VERSION}")
+    if record["scale"] not in ("quick", "book", "full"):
+        problems.append(f"scale {record['scale']!r}")
+    if not isinstance(record["config"], dict) or not record["config"]:
+        problems.append("config is empty")
+    samples = record["samples"]
+    if samples.get("kind") not in SAMPLE_KINDS:
+        problems.append(f"samples.kind {samples.get('kind')!r}")
+    for name in record["metrics"]:
+        try:
+            unit = metric_unit(name)
+        except ValueError as err:
+            problems.append(str(err))
+            continue
+        if record["units"].get(name) != unit:
+            problems.append(f"unit of {name!r} is {record['units'].get(name)!r}, expected {unit!r}")
+    if samples.get("kind") == "images" and samples.get("shape", [None])[1:] == [28, 28]:
+        absent = [k for k in _JUDGE_KEYS if k not in record["metrics"]]
+        if absent:
+            problems.append(f"MNIST samples without the judge's {absent}")
+        if record["data"] is None:
+            problems.append("MNIST samples without the data source")
+    return problems

@@ -14,6 +14,17 @@ Environment variables:
 ``GENMOD_ARTIFACTS``
     folder where notebooks save samples and metrics (default: ``_artifacts/`` at
     the repository root).
+``GENMOD_MNIST``
+    an MNIST ``.npz`` in the Keras layout, for offline use (:mod:`genmod.data.mnist`).
+
+A relative path in ``GENMOD_DATA``, ``GENMOD_ARTIFACTS`` or ``GENMOD_MNIST`` is
+resolved against the repository root (the first folder upwards from the working
+directory that holds ``_toc.yml`` and ``_config.yml``), not against the working
+directory: a notebook runs in its own folder (``book/<part>/``), so
+``export GENMOD_MNIST=../shared/data/mnist-offline.npz`` typed at the repository
+root names the same file for every notebook, test and build. Outside a checkout
+(Colab, Binder without the repository) it is resolved against the working
+directory. See :func:`env_path`.
 """
 
 from __future__ import annotations
@@ -86,16 +97,122 @@ def repository_root(start: Path | None = None) -> Path | None:
     return None
 
 
+def env_path(name: str) -> Path | None:
+    r"""Read a path from the environment variable ``name``, resolved as the book documents.
+
+    An absolute path (or one starting with ``~``) is used as it is. A relative path
+    is resolved against the repository root (:func:`repository_root` from the
+    working directory) inside a checkout, else against the working directory, so
+    that it names the same file wherever a notebook runs.
+
+    Args:
+        name: the variable, e.g. ``"GENMOD_MNIST"``.
+
+    Returns:
+        The absolute path, or ``None`` when the variable is unset or empty.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        root = repository_root()
+        path = (root if root is not None else Path.cwd()) / path
+    return path.resolve()
+
+
+def describe_env_path(name: str) -> str:
+    r"""Say how ``name``'s value was resolved, for error messages.
+
+    Returns:
+        e.g. ``"GENMOD_MNIST='../x.npz' (relative: resolved against the repository
+        root /repo, not the working directory /repo/book/gans) -> /x.npz"``.
+    """
+    raw = os.environ.get(name, "").strip()
+    resolved = env_path(name)
+    if resolved is None:
+        return f"{name} is not set"
+    if Path(raw).expanduser().is_absolute():
+        return f"{name}={raw!r} (absolute) -> {resolved}"
+    root = repository_root()
+    base = f"the repository root {root}" if root is not None else f"the working directory {Path.cwd()} (no repository root above it)"
+    note = f", not the working directory {Path.cwd().resolve()}" if root is not None and root != Path.cwd().resolve() else ""
+    return f"{name}={raw!r} (relative: resolved against {base}{note}) -> {resolved}"
+
+
 def data_dir() -> Path:
     r"""Return the folder for downloads and cached models, creating it.
 
-    ``GENMOD_DATA`` if set, else ``$XDG_CACHE_HOME/genmod`` or ``~/.cache/genmod``.
+    ``GENMOD_DATA`` if set (a relative path is resolved as :func:`env_path` says),
+    else ``$XDG_CACHE_HOME/genmod`` or ``~/.cache/genmod``.
     """
-    env = os.environ.get("GENMOD_DATA", "").strip()
-    if env:
-        path = Path(env).expanduser()
-    else:
+    path = env_path("GENMOD_DATA")
+    if path is None:
         cache = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
         path = Path(cache) / "genmod"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class Config:
+    r"""A notebook's configuration: every setting that changes with the scale, built once.
+
+    A notebook's configuration cell builds one, a setting a line, and the rest of
+    the notebook reads ``config.<name>``; :func:`genmod.save_artifacts` stores all of
+    it with the results, and :mod:`genmod.checkpoints` keys saved models by it::
+
+        config = genmod.Config(
+            num_epochs=pick(quick=1, book=30, full=100),  # passes over the training set
+            batch_size=pick(quick=64, book=128, full=128),  # digits per minibatch
+        )
+
+    Values must be JSON-like: ``bool``, ``int``, ``float``, ``str``, ``None``, or
+    lists/tuples of these. A configuration cannot be changed once built (a typo
+    such as ``config.num_epoch = 3`` would otherwise pass silently).
+
+    Raises:
+        TypeError: on a value that is not JSON-like, or on assignment after building.
+        AttributeError: when a setting that does not exist is read; the message
+            lists the settings that do.
+    """
+
+    def __init__(self, **settings):
+        for name, value in settings.items():
+            _check_json_like(name, value)
+        object.__setattr__(self, "_settings", dict(settings))
+
+    def __getattr__(self, name):
+        settings = object.__getattribute__(self, "_settings")
+        if name in settings:
+            return settings[name]
+        raise AttributeError(f"the configuration has no setting {name!r}; it has {sorted(settings)}")
+
+    def __setattr__(self, name, value):
+        raise TypeError(f"a Config cannot be changed after it is built (tried to set {name!r}); edit the configuration cell")
+
+    def __contains__(self, name) -> bool:
+        return name in self._settings
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Config) and self._settings == other._settings
+
+    def as_dict(self) -> dict:
+        r"""The settings as a new ``dict`` (tuples become lists), in the order written."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self._settings.items()}
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self._settings.items())
+        return f"Config({body})"
+
+
+def _check_json_like(name, value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_json_like(name, item)
+        return
+    raise TypeError(
+        f"setting {name!r} is a {type(value).__name__}; a Config holds numbers, strings, "
+        "booleans, None and lists of them (store a name, e.g. 'adam', not an object)"
+    )

@@ -1,4 +1,4 @@
-r"""Data: MNIST from a Keras-layout ``.npz`` or from torchvision; toy distributions.
+r"""MNIST from a Keras-layout ``.npz`` or from torchvision.
 
 MNIST is returned in the Keras layout, the same for PyTorch and TensorFlow
 notebooks: ``(x_train, y_train), (x_test, y_test)`` with images ``uint8`` in
@@ -17,7 +17,6 @@ Sources, in order:
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmod.config import data_dir
+from genmod.config import data_dir, describe_env_path, env_path
 
 KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
 OFFLINE_FILE_NAME = "mnist-offline.npz"
@@ -75,12 +74,14 @@ def last_source() -> MnistSource | None:
     return _LAST_SOURCE
 
 
-def read_keras_npz(path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def read_keras_npz(path, *, origin: str | None = None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     r"""Read and check an MNIST ``.npz`` in the Keras layout.
 
     Args:
         path: file with keys ``x_train`` ``(N, 28, 28)`` uint8, ``y_train`` ``(N,)``,
             ``x_test`` ``(M, 28, 28)`` uint8, ``y_test`` ``(M,)`` with labels 0..9.
+        origin: how ``path`` was found (e.g. :func:`genmod.config.describe_env_path`),
+            quoted when the file is missing.
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays.
@@ -90,10 +91,12 @@ def read_keras_npz(path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarra
     """
     path = Path(path).expanduser()
     if not path.is_file():
+        tried = f" ({origin})" if origin else ""
         raise MnistUnavailableError(
-            f"MNIST file not found: {path}. Point GENMOD_MNIST at an .npz in the Keras "
+            f"MNIST file not found: tried {path}{tried}. Point GENMOD_MNIST at an .npz in the Keras "
             "layout (keys x_train, y_train, x_test, y_test), e.g. "
-            "`export GENMOD_MNIST=../shared/data/mnist-offline.npz`, or unset GENMOD_MNIST "
+            "`export GENMOD_MNIST=../shared/data/mnist-offline.npz` at the repository root "
+            "(a relative path is resolved against the repository root), or unset GENMOD_MNIST "
             "to download MNIST with torchvision."
         )
     try:
@@ -157,7 +160,7 @@ def _load_torchvision_cache() -> Path:
         if "tensorflow" in sys.modules:
             # torchvision after tensorflow crashes the interpreter: use a fresh process.
             subprocess.run(
-                [sys.executable, "-m", "genmod.data", "fetch", str(root)],
+                [sys.executable, "-m", "genmod.data.mnist", "fetch", str(root)],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -189,7 +192,8 @@ def _download_error(root: Path, reason: str) -> MnistUnavailableError:
 def load_mnist(*, verbose: bool = True):
     r"""Load MNIST as numpy arrays in the Keras layout, for PyTorch and TensorFlow alike.
 
-    Reads ``GENMOD_MNIST`` when it is set; otherwise downloads with torchvision once
+    Reads ``GENMOD_MNIST`` when it is set (a relative path is resolved against the
+    repository root, :func:`genmod.config.env_path`); otherwise downloads with torchvision once
     into ``GENMOD_DATA`` and reuses the cached copy.
 
     Args:
@@ -204,10 +208,9 @@ def load_mnist(*, verbose: bool = True):
             malformed, or the download failed; the message says how to fix it.
     """
     global _LAST_SOURCE
-    env = os.environ.get("GENMOD_MNIST", "").strip()
-    if env:
-        path = Path(env).expanduser().resolve()
-        (x_train, y_train), (x_test, y_test) = read_keras_npz(path)
+    path = env_path("GENMOD_MNIST")
+    if path is not None:
+        (x_train, y_train), (x_test, y_test) = read_keras_npz(path, origin=describe_env_path("GENMOD_MNIST"))
         source = MnistSource("npz", str(path), len(x_train), len(x_test))
     else:
         cached = _load_torchvision_cache()
@@ -219,36 +222,11 @@ def load_mnist(*, verbose: bool = True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def ring_of_gaussians(n: int, *, num_modes: int = 8, radius: float = 2.0, std: float = 0.02, rng=None):
-    r"""Sample a mixture of ``num_modes`` equal-weight Gaussians on a circle.
-
-    :math:`p(\x) = \frac1K \sum_{k=1}^K \N(\x; \mu_k, \sigma^2 \I)`, with
-    :math:`\mu_k = r(\cos 2\pi k/K, \sin 2\pi k/K)`: the toy target used to show mode
-    collapse (Metz et al. 2017, *Unrolled GANs*, Sec. 3.1).
-
-    Args:
-        n: number of samples.
-        num_modes: K, number of mixture components.
-        radius: r, radius of the circle (data units).
-        std: sigma, standard deviation of each component (data units).
-        rng: ``numpy.random.Generator`` or seed.
-
-    Returns:
-        ``(samples, centers)``: float32 arrays of shape ``(n, 2)`` and ``(K, 2)``.
-    """
-    rng = np.random.default_rng(rng)
-    angles = 2 * np.pi * np.arange(num_modes) / num_modes
-    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    idx = rng.integers(num_modes, size=n)
-    samples = centers[idx] + std * rng.standard_normal((n, 2))
-    return samples.astype(np.float32), centers.astype(np.float32)
-
-
 def _main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "fetch":
         _fetch_with_torchvision(Path(argv[1]))
         return 0
-    print("usage: python -m genmod.data fetch ROOT", file=sys.stderr)
+    print("usage: python -m genmod.data.mnist fetch ROOT", file=sys.stderr)
     return 2
 
 

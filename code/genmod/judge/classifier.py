@@ -1,0 +1,154 @@
+r"""The judge's classifier: a small CNN, how it is trained, and how it scores digits.
+
+For a batch of generated digits :meth:`Judge.score` reports
+
+- the Fréchet distance between the judge's penultimate-layer features
+  (128-dimensional) of the samples and of real test digits, in the spirit of the
+  FID (Heusel et al. 2017, eq. 6) with an MNIST classifier in place of Inception;
+- the histogram of predicted classes (do the samples cover all ten digits?);
+- the mean confidence (the mean of the largest softmax probability), a rough
+  sharpness score in the spirit of the Inception score (Salimans et al. 2016).
+
+Importing this module imports nothing from PyTorch until a function is called;
+:mod:`genmod.judge` trains and caches the judge, and runs it in a fresh process
+when TensorFlow is loaded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genmod.metrics import frechet_distance_features
+
+FEATURE_DIM = 128
+JUDGE_EPOCHS = 4
+JUDGE_SEED = 0
+
+
+def build_model():
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 28x28 => 14x14
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14x14 => 7x7
+        nn.Flatten(),
+        nn.Linear(64 * 7 * 7, FEATURE_DIM), nn.ReLU(),  # features used for the Fréchet distance
+        nn.Dropout(0.25),
+        nn.Linear(FEATURE_DIM, 10),
+    )
+
+
+def to_input(images) -> "torch.Tensor":
+    import torch
+
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    elif x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    elif x.ndim == 2 and x.shape[1] == 784:
+        x = x.reshape(-1, 28, 28)
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"expected digits of shape (N, 28, 28) with values in [0, 1], got {np.shape(images)}")
+    return torch.from_numpy(x).unsqueeze(1)
+
+
+class Judge:
+    r"""A trained MNIST classifier used to score samples (see the module docstring).
+
+    Use :func:`get_judge` to obtain one (trained once, then loaded from the cache).
+
+    Attributes:
+        test_accuracy: accuracy on the test split of the source, in [0, 1].
+        reference: statistics of real test digits (features and predicted classes).
+    """
+
+    def __init__(self, model, test_accuracy: float, x_test_unit: np.ndarray):
+        self.model = model.eval()
+        self.test_accuracy = float(test_accuracy)
+        self._real_features = self.features(x_test_unit)
+
+    def _forward(self, images, batch_size: int = 1000):
+        import torch
+
+        x = to_input(images)
+        feats, probs = [], []
+        with torch.no_grad():
+            for i in range(0, len(x), batch_size):
+                h = self.model[:-2](x[i : i + batch_size])
+                logits = self.model[-1](h)
+                feats.append(h.numpy())
+                probs.append(torch.softmax(logits, dim=1).numpy())
+        return np.concatenate(feats), np.concatenate(probs)
+
+    def features(self, images) -> np.ndarray:
+        r"""Penultimate-layer features, shape ``(N, 128)``, of digits ``(N, 28, 28)`` in [0, 1]."""
+        return self._forward(images)[0]
+
+    def predict_proba(self, images) -> np.ndarray:
+        r"""Class probabilities, shape ``(N, 10)``, of digits ``(N, 28, 28)`` in [0, 1]."""
+        return self._forward(images)[1]
+
+    def score(self, images) -> dict:
+        r"""Score generated digits against real test digits.
+
+        Args:
+            images: shape ``(N, 28, 28)`` (or ``(N, 784)``, ``(N, 1, 28, 28)``),
+                float values in ``[0, 1]``, N >= 2.
+
+        Returns:
+            dict with ``frechet_distance`` (squared feature units), ``class_histogram``
+            (10 fractions summing to 1), ``mean_confidence`` (in [0.1, 1]),
+            ``classes_with_2pct`` (how many classes get at least 2% of the samples),
+            ``judge_test_accuracy`` and ``num_samples``.
+
+        Raises:
+            ValueError: on a wrong shape or values outside [0, 1].
+        """
+        x = np.asarray(images, dtype=np.float32)
+        if x.size and (x.min() < -1e-3 or x.max() > 1 + 1e-3):
+            raise ValueError(
+                f"judge expects pixel values in [0, 1], got [{x.min():.3f}, {x.max():.3f}]; "
+                "map tanh outputs with (x + 1) / 2 first"
+            )
+        feats, probs = self._forward(x)
+        hist = np.bincount(probs.argmax(axis=1), minlength=10) / len(probs)
+        return {
+            "frechet_distance": frechet_distance_features(feats, self._real_features),
+            "class_histogram": hist.round(4).tolist(),
+            "classes_with_2pct": int((hist >= 0.02).sum()),
+            "mean_confidence": float(probs.max(axis=1).mean()),
+            "judge_test_accuracy": self.test_accuracy,
+            "num_samples": int(len(x)),
+        }
+
+
+def train_classifier(x_train, y_train, x_test, y_test, *, verbose: bool):
+    r"""Train the classifier (:data:`JUDGE_EPOCHS` epochs of Adam, seed :data:`JUDGE_SEED`); return ``(model, test accuracy)``."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(JUDGE_SEED)
+    gen = torch.Generator().manual_seed(JUDGE_SEED)
+    model = build_model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = to_input(x_train / 255.0)
+    y = torch.from_numpy(y_train.astype(np.int64))
+    for epoch in range(JUDGE_EPOCHS):
+        model.train()
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), 128):
+            idx = perm[i : i + 128]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if verbose:
+            print(f"  judge epoch {epoch + 1}/{JUDGE_EPOCHS}: last batch loss {loss.item():.3f}")
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(to_input(x_test[i : i + 1000] / 255.0)).argmax(1) for i in range(0, len(x_test), 1000)])
+    acc = float((pred.numpy() == y_test).mean())
+    return model, acc
+
+
