@@ -1,5 +1,6 @@
 """Book integrity: the table of contents, paired and stripped notebooks, shared settings."""
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import jupytext
 import pytest
 import yaml
+from notebook_code import notebook_config, notebook_constant
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -49,8 +51,76 @@ def test_every_page_under_book_is_in_the_toc():
     assert not missing, f"pages not listed in _toc.yml: {missing}"
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 4
+def _parts():
+    """part folder -> (caption, notebooks listed under its theory chapter in the toc, in order)."""
+    parts = {}
+    for part in TOC["parts"]:
+        for chapter in part.get("chapters", []):
+            match = re.fullmatch(r"book/([a-z_]+)/theory", chapter["file"])
+            if match:
+                sections = [s["file"].split("/")[-1] for s in chapter.get("sections", [])]
+                parts[match.group(1)] = (part["caption"], sections)
+    return parts
+
+
+PARTS = _parts()
+
+
+def test_every_notebook_is_a_section_of_its_parts_chapter():
+    """The notebooks on disk are exactly the toc's sections under their part's theory chapter."""
+    on_disk = {(p.parent.name, p.stem) for p in NOTEBOOKS}
+    in_toc = {(part, nb) for part, (_, nbs) in PARTS.items() for nb in nbs}
+    assert on_disk == in_toc, f"on disk, not in the toc: {on_disk - in_toc}; in the toc, not on disk: {in_toc - on_disk}"
+    assert PARTS and all(nbs for _, nbs in PARTS.values()), "every written part has at least one notebook"
+
+
+def test_readme_lists_the_parts_and_notebooks_of_the_toc():
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (.+?) \| `book/([a-z_]+)/theory\.md` \| (.+?) \|$", readme, re.M)
+    table = {part: (caption, re.findall(r"`([a-z0-9_]+)`", cell)) for caption, part, cell in rows}
+    assert table == {part: (caption, nbs) for part, (caption, nbs) in PARTS.items()}, (
+        "README.md's table of parts must list the toc's parts, captions and notebooks in order"
+    )
+
+
+def test_intro_names_every_written_part():
+    intro = (BOOK / "intro.md").read_text()
+    for part in PARTS:
+        assert f"<{part}/theory>`" in intro, f"book/intro.md does not link the written part {part}"
+
+
+@pytest.mark.parametrize("part", sorted(PARTS))
+def test_chapter_lists_its_notebooks(part):
+    """Each chapter's section `(<part>-notebooks)=` lists exactly the part's notebooks, in toc order."""
+    text = (BOOK / part / "theory.md").read_text()
+    match = re.search(rf"^\({part}-notebooks\)=\n## [^\n]+\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"book/{part}/theory.md has no section labelled ({part}-notebooks)="
+    listed = re.findall(r"^- \{doc\}`([a-z0-9_]+)`", match.group(1), re.M)
+    assert listed == PARTS[part][1]
+
+
+LABEL_DEF = re.compile(r"(?::label:|:name:)\s*([A-Za-z0-9_-]+)|^\s*(?:# )?\(([A-Za-z0-9_-]+)\)=", re.M)
+PAGES = sorted(p for p in BOOK.rglob("*") if p.suffix in (".md", ".py") and p.parent != BOOK / "gans" / "figures"
+               and ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(BOOK)))
+def test_labels_follow_the_grammar(page):
+    """Labels are `<part>-<name>`; exercises `<part>-ex-<name>` in a chapter, `<part>-ex-<notebook>-<name>` in a notebook."""
+    part = page.parent.name if page.parent != BOOK else "book"
+    notebook = page.stem.replace("_", "-")
+    bad = []
+    for match in LABEL_DEF.finditer(page.read_text()):
+        label = match.group(1) or match.group(2)
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", label) or not label.startswith(f"{part}-"):
+            bad.append(label)
+        elif label.startswith(f"{part}-ex-") and page.suffix == ".py" and not label.startswith(f"{part}-ex-{notebook}-"):
+            bad.append(label)
+        elif page.suffix == ".md" and page.stem == "theory":
+            others = [nb.replace("_", "-") for nb in PARTS.get(part, ("", []))[1]]
+            if any(label.startswith(f"{part}-ex-{nb}-") for nb in others):
+                bad.append(label)
+    assert not bad, f"{page.relative_to(ROOT)}: labels {bad} break the grammar (see CONTRIBUTING.md)"
 
 
 def _cells(nb):
@@ -94,11 +164,39 @@ def test_one_framework_per_notebook(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_reads_no_environment_and_scales_its_settings(path):
+def test_notebook_reads_no_environment(path):
     source = path.with_suffix(".py").read_text()
     assert "os.environ" not in source and "getenv" not in source, f"{path.name}: only genmod reads the environment"
-    assert "pick(" in source, f"{path.name}: scale-dependent settings belong in a pick(...) configuration cell"
     assert "%cd" not in source and "sys.path" not in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_names_itself_once(path):
+    """The NOTEBOOK constant of the setup cell is the file's name (a copied notebook must be renamed)."""
+    relpath = str(path.with_suffix(".py").relative_to(ROOT))
+    assert notebook_constant(relpath, "NOTEBOOK") == path.stem
+    source = path.with_suffix(".py").read_text()
+    assert f'"{path.stem}"' not in source.replace(f'NOTEBOOK = "{path.stem}"', ""), (
+        f"{path.name}: use NOTEBOOK instead of repeating the name as a string"
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_configuration_is_one_config_built_at_every_scale(path):
+    """Every scale-dependent number sits in the one `config = genmod.Config(...)` cell, and it builds at every scale."""
+    relpath = str(path.with_suffix(".py").relative_to(ROOT))
+    source = path.with_suffix(".py").read_text()
+    tree = ast.parse(source)
+    configs = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
+               and isinstance(n.targets[0], ast.Name) and n.targets[0].id == "config"]
+    assert len(configs) == 1, f"{path.name}: build the configuration once, `config = genmod.Config(...)`"
+    inside = {id(n) for n in ast.walk(configs[0].value)}
+    stray = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+             and n.func.id == "pick" and id(n) not in inside]
+    assert not stray, f"{path.name}: pick(...) outside the configuration cell, lines {stray}"
+    built = {scale: notebook_config(relpath, scale=scale).as_dict() for scale in ("quick", "book", "full")}
+    assert set(built["quick"]) == set(built["book"]) == set(built["full"])
+    assert built["quick"] != built["book"], f"{path.name}: the quick scale must differ from the book scale"
 
 
 def test_mathjax_macros_are_documented_in_notation():

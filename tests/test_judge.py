@@ -1,21 +1,42 @@
 """The MNIST sample judge (genmod.judge), trained on the offline file and cached."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from genmod.data import load_mnist
 
 
+# The judge is trained once and kept in a cache folder of the test run (inside the
+# repository, ignored by git), never in the user's ~/.cache/genmod.
+TEST_DATA = Path(__file__).resolve().parents[1] / ".pytest_cache" / "genmod-data"
+
+
 @pytest.fixture(scope="module")
 def judge_and_data(mnist_file):
     mp = pytest.MonkeyPatch()
     mp.setenv("GENMOD_MNIST", str(mnist_file))
+    mp.setenv("GENMOD_DATA", str(TEST_DATA))
     from genmod.judge import get_judge
 
     judge = get_judge(verbose=False)
     data = load_mnist(verbose=False)
     yield judge, data
     mp.undo()
+
+
+def test_judge_is_kept_in_the_test_cache_with_its_provenance(judge_and_data):
+    from genmod.judge import cache_folder
+
+    judge, _ = judge_and_data
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENMOD_DATA", str(TEST_DATA))
+        folder = cache_folder()
+    assert folder == TEST_DATA / "judge"
+    records = [json.loads(p.read_text()) for p in folder.glob("judge-*.json")]
+    assert any(r["metrics"]["judge_test_accuracy"] == judge.test_accuracy for r in records)
 
 
 def test_judge_test_accuracy(judge_and_data):

@@ -7,9 +7,9 @@ for every notebook (:data:`SCHEMA_VERSION`):
 ``schema_version``, ``notebook``, ``scale``, ``device``
     what ran, at which scale, where.
 ``data``
-    the MNIST source the notebook read (:func:`genmod.data.last_source`), or ``null``.
+    the MNIST source the notebook read (:func:`genmod.data.mnist.last_source`), or ``null``.
 ``config``
-    the notebook's whole :class:`genmod.Config`.
+    the notebook's whole :class:`genmod.config.Config`.
 ``samples``
     ``kind`` (see below), ``shape``, ``dtype`` and, for images, the stored value range.
 ``metrics`` and ``units``
@@ -44,7 +44,9 @@ import numpy as np
 
 from genmod.config import Config, env_path, get_scale, repository_root
 
+#: The version of the ``metrics.json`` schema.
 SCHEMA_VERSION = 1
+#: The kinds of generated samples (the module's documentation says what each needs).
 SAMPLE_KINDS = ("images", "points", "spins", "spectra")
 
 #: The metric names every notebook shares, with their units. A notebook that needs a
@@ -157,8 +159,8 @@ def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
             the other kinds.
 
     Returns:
-        The array to store: images mapped to ``[0, 1]`` (float32), points and
-        spectra float32, spins int8.
+        The array as it is stored, with images mapped to ``[0, 1]`` (float32),
+        points and spectra as float32, and spins as int8.
 
     Raises:
         ValueError: on an unknown kind, a wrong shape, a value outside
@@ -217,7 +219,7 @@ def save_artifacts(notebook: str, samples, metrics: dict, *, kind: str, config: 
             converted; NaN and infinity are stored as ``null``). Names come from
             :data:`METRIC_UNITS` (:func:`metric_unit`).
         kind: one of :data:`SAMPLE_KINDS`.
-        config: the notebook's :class:`genmod.Config`, stored whole.
+        config: the notebook's :class:`genmod.config.Config`, stored whole.
         device: where the notebook ran, e.g. ``"cpu"``, ``"cuda"``, ``"GPU"``.
         value_range: ``(lo, hi)`` of image values (required for images).
 
@@ -226,7 +228,7 @@ def save_artifacts(notebook: str, samples, metrics: dict, *, kind: str, config: 
 
     Raises:
         ValueError: on samples that do not match ``kind`` or an unknown metric name.
-        TypeError: if ``config`` is not a :class:`genmod.Config`.
+        TypeError: if ``config`` is not a :class:`genmod.config.Config`.
     """
     from genmod.data.mnist import last_source
 

@@ -125,8 +125,8 @@ def describe_env_path(name: str) -> str:
     r"""Say how ``name``'s value was resolved, for error messages.
 
     Returns:
-        e.g. ``"GENMOD_MNIST='../x.npz' (relative: resolved against the repository
-        root /repo, not the working directory /repo/book/gans) -> /x.npz"``.
+        A sentence such as ``GENMOD_MNIST='../x.npz' (relative: resolved against ...) -> /x.npz``,
+        naming the repository root and the working directory.
     """
     raw = os.environ.get(name, "").strip()
     resolved = env_path(name)
@@ -158,7 +158,7 @@ class Config:
     r"""A notebook's configuration: every setting that changes with the scale, built once.
 
     A notebook's configuration cell builds one, a setting a line, and the rest of
-    the notebook reads ``config.<name>``; :func:`genmod.save_artifacts` stores all of
+    the notebook reads ``config.<name>``; :func:`genmod.artifacts.save_artifacts` stores all of
     it with the results, and :mod:`genmod.checkpoints` keys saved models by it::
 
         config = genmod.Config(

@@ -109,8 +109,8 @@ def mmd2_against_real(generated, real, *, num_samples: int, seed: int = 0) -> di
         seed: seed of the random choice of A and B.
 
     Returns:
-        ``{"mmd2_generated_vs_real": float, "mmd2_real_vs_real": float,
-        "mmd_bandwidth": sigma (data units), "mmd_num_samples": num_samples}``.
+        A dict with ``mmd2_generated_vs_real`` and ``mmd2_real_vs_real`` (floats,
+        dimensionless), ``mmd_bandwidth`` (sigma, data units) and ``mmd_num_samples``.
 
     Raises:
         ValueError: if there are too few generated or real samples, or their
@@ -208,8 +208,8 @@ def mode_coverage(samples, centers, *, std: float, num_std: float = 3.0, min_fra
         min_fraction: share of all samples a mode needs to count as covered.
 
     Returns:
-        ``{"modes_covered": int, "num_modes": K, "high_quality_fraction": float,
-        "counts": list of K ints}``.
+        A dict with ``modes_covered`` (int), ``num_modes`` (K),
+        ``high_quality_fraction`` (float in [0, 1]) and ``counts`` (K ints).
 
     Raises:
         ValueError: on mismatched dimensions or ``std <= 0``.

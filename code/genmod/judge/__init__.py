@@ -3,12 +3,12 @@ r"""The MNIST sample judge: a small CNN classifier that scores generated digits.
 - :mod:`genmod.judge.classifier`: the network, its training and its scores
   (Fréchet distance of features, class histogram, mean confidence).
 - this module: :func:`get_judge` trains the judge once on the training split of
-  whatever MNIST source :func:`genmod.data.load_mnist` uses and keeps it in the
+  whatever MNIST source :func:`genmod.data.mnist.load_mnist` uses and keeps it in the
   cache folder (``GENMOD_DATA``/judge) with the checkpoint mechanism of
   :mod:`genmod.checkpoints`, keyed by the data and the training settings;
   :func:`judge_samples` scores samples from any notebook.
 - ``python -m genmod.judge SAMPLES.npz --json OUT.json``: the same from the command
-  line (:mod:`genmod.judge.__main__`).
+  line (``genmod/judge/__main__.py``).
 
 The judge is written in PyTorch. Importing torchvision or torch after TensorFlow
 crashes some builds (DESIGN.md, known traps), so when TensorFlow is already
@@ -60,7 +60,7 @@ def get_judge(*, verbose: bool = True) -> Judge:
         A :class:`~genmod.judge.classifier.Judge`.
 
     Raises:
-        genmod.data.MnistUnavailableError: when MNIST cannot be loaded.
+        genmod.data.mnist.MnistUnavailableError: when MNIST cannot be loaded.
     """
     global _JUDGE, _JUDGE_KEY
     import torch
@@ -110,7 +110,7 @@ def real_reference(num_samples: int = 1000, *, verbose: bool = False) -> dict:
         num_samples: how many training digits to score against the test digits.
 
     Returns:
-        The dict of :meth:`Judge.score` for real digits.
+        The dict of :meth:`genmod.judge.classifier.Judge.score` for real digits.
     """
     judge = get_judge(verbose=verbose)
     (x_train, _), _ = load_mnist(verbose=False)
@@ -134,7 +134,7 @@ def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) 
             as many real training digits (at most 2,000): the value to compare with.
 
     Returns:
-        The dict of :meth:`Judge.score`, plus ``real_frechet_distance`` if asked.
+        The dict of :meth:`genmod.judge.classifier.Judge.score`, plus ``real_frechet_distance`` if asked.
 
     Raises:
         ValueError: on a wrong shape or values outside [0, 1].

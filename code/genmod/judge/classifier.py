@@ -20,8 +20,11 @@ import numpy as np
 
 from genmod.metrics import frechet_distance_features
 
+#: Dimension of the penultimate-layer features used for the Fréchet distance.
 FEATURE_DIM = 128
+#: Passes over the training digits when the judge is trained.
 JUDGE_EPOCHS = 4
+#: Seed of the judge's initialisation and minibatch order.
 JUDGE_SEED = 0
 
 
@@ -56,7 +59,7 @@ def to_input(images) -> "torch.Tensor":
 class Judge:
     r"""A trained MNIST classifier used to score samples (see the module docstring).
 
-    Use :func:`get_judge` to obtain one (trained once, then loaded from the cache).
+    Use :func:`genmod.judge.get_judge` to obtain one (trained once, then loaded from the cache).
 
     Attributes:
         test_accuracy: accuracy on the test split of the source, in [0, 1].

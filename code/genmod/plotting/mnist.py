@@ -53,7 +53,7 @@ def samples_and_classes(samples, fractions, *, reference=None, num_shown: int = 
     r"""One figure: (a) the first generated digits, (b) the judge's class histogram.
 
     Args:
-        samples: generated digits, any layout :func:`image_grid` reads, values in [0, 1].
+        samples: generated digits, any layout :func:`genmod.plotting.generic.image_grid` reads, values in [0, 1].
         fractions: the judge's 10 class fractions (``judge_samples(...)["class_histogram"]``).
         reference: optional true labels of real digits, drawn beside (:func:`class_histogram`).
         num_shown: how many digits panel (a) shows, 10 per row.
