@@ -72,7 +72,8 @@ def mmd2_unbiased(x, y, bandwidth: float | None = None) -> float:
         ValueError: on fewer than 2 samples, mismatched dimensions or sigma <= 0.
 
     References:
-        Gretton et al. (2012), *A kernel two-sample test*, JMLR 13, Lemma 6 (eq. 3).
+        Gretton et al. (2012), *A kernel two-sample test*, JMLR 13, Lemma 6 (eq. 3);
+        the book's eq. ``gans-mmd`` (``book/gans/theory.md``).
     """
     x, y = _as_2d("x", x), _as_2d("y", y)
     if x.shape[1] != y.shape[1]:
@@ -165,7 +166,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
     References:
         Dowson & Landau (1982), J. Multivariate Anal. 12, 450; Heusel et al. (2017),
-        *GANs trained by a two time-scale update rule...*, NeurIPS, eq. 6.
+        *GANs trained by a two time-scale update rule...*, NeurIPS, eq. 6; the book's
+        eq. ``gans-frechet`` (``book/gans/theory.md``).
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, float)), np.atleast_1d(np.asarray(mu2, float))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, float)), np.atleast_2d(np.asarray(sigma2, float))
@@ -198,7 +200,8 @@ def mode_coverage(samples, centers, *, std: float, num_std: float = 3.0, min_fra
 
     A sample is *high quality* if it lies within ``num_std * std`` of its nearest
     centre; a mode is *covered* if at least ``min_fraction`` of all samples are
-    high-quality samples assigned to it (VEEGAN, Sec. 5.1, uses 3 standard deviations).
+    high-quality samples assigned to it (VEEGAN, Sec. 5.1, uses 3 standard deviations;
+    the book's mode-collapse section of ``book/gans/theory.md``).
 
     Args:
         samples: shape ``(N, d)``.
