@@ -1,17 +1,27 @@
-# make book : build the site into _build/html at `book` scale (GENMOD_SCALE=book)
-# make test : unit tests, the book's math, integrity, every notebook (nbmake, quick scale)
-#             and a warnings-as-errors site build at quick scale
-# make venv : create or update the virtual environment only
-# make clean: remove the site build and the execution cache
+# make book       : run every notebook at GENMOD_SCALE (default `book`) and build the site into
+#                   _build/<scale>/_build/html; each scale has its own execution cache,
+#                   _build/<scale>/_build/.jupyter_cache, so a switch of scale never shows
+#                   another scale's outputs (GENMOD_SCALE=full make book: _build/full/...)
+# make test       : in this order: unit, notebooks, site-quick, built-tests
+# make unit       : unit tests, the book's math, integrity (pytest tests, without tests/built)
+# make notebooks  : every notebook at `quick` scale (nbmake), the notebooks' CI route
+# make site-quick : warnings-as-errors build of the whole site without executing notebooks
+#                   (the notebooks ran under `make notebooks`), into _build/check/_build/html
+# make built-tests: tests of that build (tests/built): math typeset offline in a headless
+#                   Chromium, equation numbers and references
+# make venv       : create or update the virtual environment only
+# make clean      : remove every build: all scales' sites and caches, and the check build
 
 VENV ?= .venv
 PYTHON_BOOTSTRAP ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 JB_FLAGS := -W -n --keep-going
-QUICK_BUILD := _build/quick
+SCALE := $(or $(strip $(GENMOD_SCALE)),book)
+SCALES := quick book full
+CHECK_BUILD := _build/check
 
-.PHONY: book test venv unit notebooks site-quick clean
+.PHONY: book test venv unit notebooks site-quick built-tests clean
 
 venv: $(STAMP)
 
@@ -23,19 +33,31 @@ $(STAMP): requirements.txt code/pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	GENMOD_SCALE=$${GENMOD_SCALE:-book} $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
-	@echo "site: _build/html/index.html"
+	@case " $(SCALES) " in *" $(SCALE) "*) ;; \
+	  *) echo "GENMOD_SCALE=$(SCALE) is not one of: $(SCALES)" >&2; exit 2;; esac
+	GENMOD_SCALE=$(SCALE) $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/$(SCALE)
+	@echo "site at $(SCALE) scale: _build/$(SCALE)/_build/html/index.html"
 
 unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --ignore=tests/built
 
 notebooks: $(STAMP)
 	GENMOD_SCALE=quick $(PY) -m pytest --nbmake --nbmake-timeout=300 book
 
+# _config.yml with one change, execute_notebooks: "off", written beside the check build.
 site-quick: $(STAMP)
-	GENMOD_SCALE=quick $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output $(QUICK_BUILD)
+	mkdir -p $(CHECK_BUILD)
+	$(PY) -c 'import sys, yaml; c = yaml.safe_load(open("_config.yml")); \
+	  c["execute"]["execute_notebooks"] = "off"; yaml.safe_dump(c, sys.stdout, sort_keys=False)' \
+	  > $(CHECK_BUILD)/_config.yml
+	GENMOD_SCALE=quick $(VENV)/bin/jupyter-book build . $(JB_FLAGS) \
+	  --config $(CHECK_BUILD)/_config.yml --path-output $(CHECK_BUILD)
+	@echo "site (notebooks not executed): $(CHECK_BUILD)/_build/html/index.html"
 
-test: unit notebooks site-quick
+built-tests: $(STAMP)
+	GENMOD_SITE=$(CHECK_BUILD)/_build/html $(PY) -m pytest tests/built
+
+test: unit notebooks site-quick built-tests
 
 clean:
 	rm -rf _build
