@@ -1,31 +1,41 @@
 r"""The mathematics of the GAN chapter (book/gans/theory.md), checked numerically.
 
 - the optimal discriminator D* = p_r / (p_r + p_g) (eq. gans-optimal-discriminator):
-  a discriminator trained by binary cross-entropy on samples learns it, and the
-  pointwise maximiser of A log y + B log(1 - y) is A / (A + B);
+  a discriminator trained by binary cross-entropy on samples learns it, the
+  pointwise maximiser of A log y + B log(1 - y) is A / (A + B), it beats the constant
+  D = 1/2, which beats the swapped 1 - D*, and for two unit normals it is the logistic
+  regression of exercise gans-ex-optimal-d;
 - the value at the optimum v(G, D*) = 2 JS(p_r || p_g) - 2 log 2
-  (eq. gans-loss-at-optimum), with v and JS computed by independent quadratures;
+  (eq. gans-loss-at-optimum), with v and JS computed by independent quadratures
+  (the densities: scipy.stats and genmod.data.Mixture), and the notebook's own quadratures;
 - the saturating and non-saturating generator losses (eqs. gans-saturating-loss,
   gans-nonsaturating-loss): their logit gradients -D and -(1 - D), their common
   stationary point, and the divergences their gradients descend at D*
   (Goodfellow et al. 2014, Sec. 3; Arjovsky & Bottou 2017, Theorem 2.5);
-- the WGAN-GP gradient penalty (eq. gans-wgan-gp; Gulrajani et al. 2017, eq. 3).
+- the WGAN-GP gradient penalty genmod.gan.gradient_penalty (eq. gans-wgan-gp; Gulrajani
+  et al. 2017, eq. 3), including one uniform interpolation weight per pair.
 
 Everything runs on the CPU in double precision, offline, in a few seconds.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from scipy import integrate, optimize, stats
-from scipy.special import logsumexp, xlogy
+from scipy.special import xlogy
 
+from genmod.data import Mixture
 from notebook_code import notebook_functions
 
 LOG2 = np.log(2.0)
+# Monte Carlo tolerance, in standard errors computed from the samples: a correct estimate
+# misses by more with probability 2 (1 - Phi(5)) = 5.7e-7 per comparison (a normal estimate).
+NUM_SE = 5.0
 
 
 @pytest.fixture(autouse=True)
@@ -42,19 +52,26 @@ def one_torch_thread():
 # ---------------------------------------------------------------------------
 
 
-class Mixture:
-    r"""A finite mixture of frozen scipy.stats distributions: pdf, logpdf and tail quantiles."""
+class OnTheLine:
+    r"""A one-dimensional :class:`genmod.data.Mixture` seen as the quadratures below need it.
 
-    def __init__(self, weights, components):
-        self.weights = np.asarray(weights, dtype=float) / np.sum(weights)
-        self.components = list(components)
+    The quadratures call ``pdf`` and ``logpdf`` at one point at a time (``scipy.integrate.quad``)
+    and need tail quantiles to choose the integration limits, which a mixture has in no closed
+    form: the most extreme quantile of a component bounds the mixture's, since the mixture's
+    tail mass beyond the components' extreme ``q``-quantiles is at most ``q``. The density
+    itself comes from genmod; only the bookkeeping for ``quad`` is here.
+    """
+
+    def __init__(self, mixture):
+        assert mixture.dim == 1
+        self.mixture = mixture
+        self.components = [stats.norm(m, s) for m, s in zip(mixture.means[:, 0], mixture.stds)]
 
     def logpdf(self, x):
-        logs = [np.log(w) + c.logpdf(x) for w, c in zip(self.weights, self.components)]
-        return logsumexp(np.stack(logs), axis=0)
+        return self.mixture.logpdf(np.atleast_1d(x)).reshape(np.shape(x))
 
     def pdf(self, x):
-        return sum(w * c.pdf(x) for w, c in zip(self.weights, self.components))
+        return np.exp(self.logpdf(x))
 
     def ppf(self, q):
         return min(c.ppf(q) for c in self.components)
@@ -63,10 +80,10 @@ class Mixture:
         return max(c.isf(q) for c in self.components)
 
     def mean(self):
-        return float(np.dot(self.weights, [c.mean() for c in self.components]))
+        return float(self.mixture.mean()[0])
 
     def breakpoints(self):
-        return [c.mean() for c in self.components]
+        return list(self.mixture.means[:, 0])
 
 
 def _breakpoints(*dists):
@@ -103,6 +120,31 @@ def value_at_optimal_discriminator(p_r, p_g):
     return _quad(integrand, p_r, p_g)
 
 
+def optimal_discriminator(p_r, p_g, x):
+    r"""D*(x) = p_r / (p_r + p_g) (eq. gans-optimal-discriminator); 1/2 where both densities vanish."""
+    a, b = p_r.pdf(x), p_g.pdf(x)
+    return a / (a + b) if a + b > 0 else 0.5
+
+
+def value_of_discriminator(p_r, p_g, d):
+    r"""v(G, D) = \int [p_r log D + p_g log(1 - D)] dx for a discriminator d(x) (eq. gans-value-function).
+
+    It is -inf when D = 0 (or 1) on an interval where p_r (or p_g) has mass, as for D = 1 - D*
+    on the parts of two supports that do not overlap; a grid over the bulk of both densities
+    finds such intervals before the quadrature is tried.
+    """
+
+    def integrand(x):
+        y = d(x)
+        return xlogy(p_r.pdf(x), y) + xlogy(p_g.pdf(x), 1.0 - y)
+
+    grid = np.linspace(min(p.ppf(1e-6) for p in (p_r, p_g)), max(p.isf(1e-6) for p in (p_r, p_g)), 2001)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if np.isneginf(integrand(grid)).any():
+            return -np.inf
+    return _quad(integrand, p_r, p_g)
+
+
 def js_divergence(p, q):
     r"""JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2, from the definition (no D*)."""
 
@@ -123,7 +165,7 @@ DENSITY_PAIRS = {
     "normal vs Laplace": (stats.norm(0.0, 1.0), stats.laplace(0.5, 0.8)),
     "normal vs logistic": (stats.norm(0.3, 1.2), stats.logistic(-0.2, 0.7)),
     "mixture vs normal": (
-        Mixture([0.3, 0.7], [stats.norm(-2.0, 0.5), stats.norm(1.5, 0.7)]),
+        OnTheLine(Mixture([-2.0, 1.5], [0.5, 0.7], weights=[0.3, 0.7])),
         stats.norm(0.0, 1.5),
     ),
     "overlapping uniforms": (stats.uniform(0.0, 1.0), stats.uniform(0.5, 2.0)),
@@ -170,17 +212,23 @@ def test_value_at_optimum_is_two_js_minus_two_log_two(name):
     assert 0.0 < jsd < LOG2  # overlapping, different densities
     assert v_star == pytest.approx(2 * jsd - 2 * LOG2, abs=1e-8)
     # D* is the best discriminator: a constant D = 1/2 and a wrong D = 1 - D* do worse
-    assert v_star > -2 * LOG2
+    v_half = -2 * LOG2  # D = 1/2: log(1/2) integrated against p_r and against p_g
+    swapped = lambda x: p_g.pdf(x) / (p_r.pdf(x) + p_g.pdf(x))  # noqa: E731  1 - D*, the densities' roles swapped
+    v_swapped = value_of_discriminator(p_r, p_g, swapped)
+    assert v_star > v_half + 1e-6
+    assert v_swapped < v_half - 1e-6  # 1 - D* is worse than guessing: it prefers the wrong density everywhere
     assert js_divergence(p_g, p_r) == pytest.approx(jsd, abs=1e-10)  # JS is symmetric
 
 
-# The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gans-loss-at-optimum.
-gan_1d = notebook_functions("book/gans/gan_1d_torch.py", ["integration_limits", "value_at_optimum", "js_divergence"],
-                            {"np": np, "integrate": integrate})
+@pytest.fixture(scope="module")
+def gan_1d():
+    """The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gans-loss-at-optimum."""
+    return notebook_functions("book/gans/gan_1d_torch.py", ["integration_limits", "value_at_optimum", "js_divergence"],
+                              {"np": np, "integrate": integrate})
 
 
 @pytest.mark.parametrize("name", [n for n in DENSITY_PAIRS if "uniform" not in n])  # the notebook's use logpdf: full supports
-def test_notebook_quadratures_agree_with_the_independent_ones(name):
+def test_notebook_quadratures_agree_with_the_independent_ones(gan_1d, name):
     p_r, p_g = DENSITY_PAIRS[name]
     assert gan_1d["value_at_optimum"](p_r, p_g) == pytest.approx(value_at_optimal_discriminator(p_r, p_g), abs=1e-8)
     assert gan_1d["js_divergence"](p_r, p_g) == pytest.approx(js_divergence(p_r, p_g), abs=1e-8)
@@ -197,6 +245,30 @@ def test_value_at_optimum_is_zero_for_disjoint_supports():
     p_r, p_g = stats.uniform(0.0, 1.0), stats.uniform(2.0, 1.0)
     assert js_divergence(p_r, p_g) == pytest.approx(LOG2, abs=1e-9)
     assert value_at_optimal_discriminator(p_r, p_g) == pytest.approx(0.0, abs=1e-9)
+    # the perfect discriminator: D* = 1 on the support of p_r, 0 on that of p_g
+    assert all(optimal_discriminator(p_r, p_g, x) == 1.0 for x in np.linspace(0.01, 0.99, 9))
+    assert all(optimal_discriminator(p_r, p_g, x) == 0.0 for x in np.linspace(2.01, 2.99, 9))
+
+
+def test_optimal_discriminator_with_an_atom_is_a_density_with_respect_to_the_sum():
+    r"""Eq. gans-optimal-discriminator as d p_r / d nu with nu = p_r + p_g, where p_g has no Lebesgue density.
+
+    p_r = (delta_0 + N(0, 1)) / 2 and p_g = delta_0 (a generator that collapsed onto one point). With
+    respect to nu, p_r has density 1/3 at the atom and 1 on the rest, so D*(0) = 1/3 and D* = 1
+    elsewhere. Maximising v over the value D(0) (the only free value where p_g has mass) finds 1/3;
+    v(G, D*) = (1/2) log(1/3) + log(2/3) = 2 JS - 2 log 2, with JS computed on the partition
+    {0}, R minus {0}, on whose cells the density ratio is constant.
+    """
+    from scipy.spatial.distance import jensenshannon
+
+    atom_r, atom_g = 0.5, 1.0  # the masses p_r({0}) and p_g({0}); p_r's other 1/2 is N(0, 1), where D = 1 is best
+    res = optimize.minimize_scalar(lambda y: -(atom_r * np.log(y) + atom_g * np.log1p(-y)), bounds=(1e-12, 1 - 1e-12),
+                                   method="bounded", options={"xatol": 1e-12})
+    assert res.x == pytest.approx(atom_r / (atom_r + atom_g), abs=1e-8)  # = d p_r / d nu at the atom = 1/3
+    v_star = atom_r * np.log(1 / 3) + atom_g * np.log(2 / 3) + 0.5 * np.log(1.0)
+    js = jensenshannon([atom_r, 0.5], [atom_g, 0.0]) ** 2
+    assert v_star == pytest.approx(2 * js - 2 * LOG2, abs=1e-12)
+    assert -2 * LOG2 < v_star < 0.0  # neither the optimum of the game nor a perfect discriminator
 
 
 def test_optimal_discriminator_beats_other_discriminators():
@@ -214,6 +286,21 @@ def test_optimal_discriminator_beats_other_discriminators():
     assert v_star == pytest.approx(value_at_optimal_discriminator(p_r, p_g), abs=1e-9)
     for other in (lambda x: 0.5 + 0 * x, lambda x: 1 - d_star(x), lambda x: 0.9 * d_star(x) + 0.05):
         assert value(other) < v_star - 1e-3
+
+
+@pytest.mark.parametrize("mu", [-2.0, 0.3, 1.0, 3.0])
+def test_optimal_discriminator_of_two_unit_normals_is_a_logistic_regression(mu):
+    r"""Exercise gans-ex-optimal-d (b): for p_r = N(0, 1), p_g = N(mu, 1), D*(x) = sigmoid(-mu x + mu^2 / 2).
+
+    The left side is eq. gans-optimal-discriminator from the two densities, the right side the
+    exercise's closed form; the decision boundary D* = 1/2 is the midpoint x = mu / 2.
+    """
+    p_r, p_g = stats.norm(0.0, 1.0), stats.norm(mu, 1.0)
+    x = np.linspace(-6.0, 6.0, 241)
+    d_star = p_r.pdf(x) / (p_r.pdf(x) + p_g.pdf(x))
+    logistic = 1.0 / (1.0 + np.exp(-(-mu * x + mu**2 / 2)))
+    np.testing.assert_allclose(d_star, logistic, rtol=1e-12, atol=1e-15)
+    assert optimal_discriminator(p_r, p_g, mu / 2) == pytest.approx(0.5, abs=1e-14)
 
 
 # ---------------------------------------------------------------------------
@@ -340,6 +427,35 @@ def test_logit_gradients_of_the_two_generator_losses():
     torch.testing.assert_close(fd_sat, -torch.sigmoid(l0), rtol=1e-7, atol=1e-9)
 
 
+def test_genmod_gan_losses_are_the_chapter_equations():
+    r"""genmod.gan's losses (used by the notebooks) against the equations written with D = sigmoid(l).
+
+    L_D = -[mean log D(x) + mean log(1 - D(G(h)))] (eq. gans-value-function), the saturating
+    mean log(1 - D) (eq. gans-saturating-loss), the non-saturating -mean log D (eq.
+    gans-nonsaturating-loss) and the critic's E_pg f - E_pr f (eq. gans-wgan-dual); where D
+    rounds to 0 or 1 in float64 (|l| = 40) they stay finite and equal the logit forms.
+    """
+    from genmod.gan import critic_loss, discriminator_loss, generator_loss_nonsaturating, generator_loss_saturating
+
+    gen = torch.Generator().manual_seed(4)
+    l_real = 3 * torch.randn(257, 1, generator=gen, dtype=torch.float64)
+    l_fake = 3 * torch.randn(257, 1, generator=gen, dtype=torch.float64)
+    d_real, d_fake = torch.sigmoid(l_real), torch.sigmoid(l_fake)
+    torch.testing.assert_close(discriminator_loss(l_real, l_fake), -(torch.log(d_real).mean() + torch.log(1 - d_fake).mean()),
+                               rtol=1e-12, atol=0)
+    torch.testing.assert_close(generator_loss_saturating(l_fake), torch.log(1 - d_fake).mean(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(generator_loss_nonsaturating(l_fake), -torch.log(d_fake).mean(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(critic_loss(l_real, l_fake), l_fake.mean() - l_real.mean(), rtol=1e-12, atol=0)
+    zero = torch.zeros(10, 1, dtype=torch.float64)  # D = 1/2: log 4, log(1/2), log 2
+    assert discriminator_loss(zero, zero).item() == pytest.approx(2 * LOG2, rel=1e-14)
+    assert generator_loss_saturating(zero).item() == pytest.approx(-LOG2, rel=1e-14)
+    assert generator_loss_nonsaturating(zero).item() == pytest.approx(LOG2, rel=1e-14)
+    extreme = torch.tensor([[-40.0], [40.0]], dtype=torch.float64)
+    for loss in (discriminator_loss(extreme, extreme), generator_loss_saturating(extreme), generator_loss_nonsaturating(extreme)):
+        assert torch.isfinite(loss)
+    assert generator_loss_nonsaturating(extreme).item() == pytest.approx((40.0 + math.log1p(math.exp(-40.0))) / 2, rel=1e-12)
+
+
 def _gaussian_generator_gradients(a, b, mu_r, sigma_r, loss_fn, num_nodes=120):
     r"""Gradient wrt (a, b) of E_h[loss(l*(G(h)))] for G(h) = a h + b, h ~ N(0, 1), D* held fixed.
 
@@ -419,10 +535,12 @@ def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
 # ---------------------------------------------------------------------------
 
 
-# The notebook's own gradient_penalty, taken from book/gans/wgan_modes_torch.py (eq. gans-wgan-gp).
-gradient_penalty = notebook_functions("book/gans/wgan_modes_torch.py", ["gradient_penalty"], {"torch": torch})[
-    "gradient_penalty"
-]
+@pytest.fixture(scope="module")
+def gradient_penalty():
+    """The book's gradient_penalty, genmod.gan.gradient_penalty, which book/gans/wgan_modes_torch.py shows and uses (eq. gans-wgan-gp)."""
+    from genmod.gan import gradient_penalty as penalty
+
+    return penalty
 
 
 def _linear_critic(weight, bias=0.3):
@@ -433,7 +551,7 @@ def _linear_critic(weight, bias=0.3):
     return critic
 
 
-def test_gradient_penalty_of_unit_norm_linear_critic_is_zero():
+def test_gradient_penalty_of_unit_norm_linear_critic_is_zero(gradient_penalty):
     gen = torch.Generator().manual_seed(0)
     x_real = torch.randn(256, 3, generator=gen, dtype=torch.float64)
     x_fake = 2 + torch.randn(256, 3, generator=gen, dtype=torch.float64)
@@ -443,7 +561,7 @@ def test_gradient_penalty_of_unit_norm_linear_critic_is_zero():
 
 
 @pytest.mark.parametrize("norm", [0.0, 0.5, 2.0, 3.0])
-def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_squared(norm):
+def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_squared(gradient_penalty, norm):
     gen = torch.Generator().manual_seed(1)
     x_real = torch.randn(128, 2, generator=gen, dtype=torch.float64)
     x_fake = torch.randn(128, 2, generator=gen, dtype=torch.float64)
@@ -460,7 +578,7 @@ def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_square
         np.testing.assert_allclose(critic.weight.grad.numpy()[0], expected, rtol=1e-10)
 
 
-def test_gradient_penalty_of_nonlinear_critic_is_positive():
+def test_gradient_penalty_of_nonlinear_critic_is_positive(gradient_penalty):
     torch.manual_seed(2)
     critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
     x_real = torch.randn(256, 2, dtype=torch.float64)
@@ -468,3 +586,27 @@ def test_gradient_penalty_of_nonlinear_critic_is_positive():
     gp = gradient_penalty(critic, x_real, x_fake)
     # its gradient norm varies from point to point, so it cannot be 1 everywhere
     assert gp.item() > 1e-3
+
+
+def test_gradient_penalty_draws_one_uniform_eps_per_pair(gradient_penalty):
+    r"""Eq. gans-wgan-gp: x_hat = eps x + (1 - eps) x_tilde with eps ~ U[0, 1] drawn afresh for each pair.
+
+    A linear critic has the same gradient everywhere and cannot see where x_hat lies. The critic
+    f(x) = x^2 / 2 in one dimension has |f'(x_hat)| = |x_hat|; with every pair (x, x_tilde) = (2, 0),
+    x_hat = 2 eps and the penalty is lam E[(2 eps - 1)^2] = lam / 3 when eps ~ U[0, 1]. With
+    u = 2 eps - 1 ~ U[-1, 1], Var[u^2] = E u^4 - (E u^2)^2 = 1/5 - 1/9 = 4/45, so the batch mean
+    of n pairs has standard error sqrt(4/45/n). One eps shared by the whole batch would give a
+    single random value of (2 eps - 1)^2 instead, and eps ~ N(0, 1) would give lam (4 + 1).
+    """
+    torch.manual_seed(3)
+    n, lam = 200_000, 10.0
+    x_real = torch.full((n, 1), 2.0, dtype=torch.float64)
+    x_fake = torch.zeros(n, 1, dtype=torch.float64)
+    critic = lambda x: 0.5 * x**2  # noqa: E731
+    gp = gradient_penalty(critic, x_real, x_fake, lam=lam).item()
+    se = lam * math.sqrt(4 / 45 / n)
+    assert abs(gp - lam / 3) < NUM_SE * se, f"{abs(gp - lam / 3) / se:.1f} standard errors from lam / 3"
+    # and the draws really differ from pair to pair: two calls on the same inputs give different penalties
+    assert gradient_penalty(critic, x_real[:100], x_fake[:100], lam=lam).item() != gradient_penalty(
+        critic, x_real[:100], x_fake[:100], lam=lam
+    ).item()

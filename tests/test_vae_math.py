@@ -5,7 +5,15 @@
 - the ELBO {vae-elbo} and its decomposition {vae-elbo-decomposition} on probabilistic
   PCA, where log p(x) and the exact posterior are known in closed form;
 - the importance-weighted bound {vae-iwae}: L_1 = ELBO <= L_k <= L_{k+1} -> log p(x);
-- the variances of the reparameterization and score-function gradient estimators.
+- the variances of the reparameterization and score-function gradient estimators;
+- the ELBO as reconstruction minus prior matching {vae-elbo-terms};
+- the beta-VAE objective E_q[log p(x|h)] - beta KL(q || p(h)) (section "The beta-VAE"): for
+  beta >= 1 a looser lower bound than the ELBO, its optimum over Gaussian encoders a tempered
+  posterior in closed form, and for beta < 1 no bound (it exceeds log p(x));
+- posterior collapse: a decoder that ignores h has the prior as posterior (exercise
+  vae-ex-collapse), and maximum likelihood switches off the PPCA directions whose variance is
+  below the noise level (Lucas et al. 2019, as the chapter states it);
+- the numbers printed in the chapter (two KL divergences, two estimator variances).
 
 Everything runs on the CPU in float64 and takes a few seconds.
 """
@@ -29,7 +37,9 @@ from genmod.vae import (
 )
 
 DTYPE = torch.float64
-NUM_SE = 5.0  # Monte Carlo tolerance, in standard errors
+# Monte Carlo tolerance, in standard errors computed from the samples: a correct estimate misses
+# by more with probability 2 (1 - Phi(5)) = 5.7e-7 per comparison (normal approximation).
+NUM_SE = 5.0
 
 
 def _random_diagonal_gaussians(gen, batch=16, d=4):
@@ -348,3 +358,242 @@ def test_gradient_estimator_variances(mu, sigma):
         sq = (g - g.mean()) ** 2
         assert abs(sq.mean() - var_exact) < NUM_SE * sq.std() / math.sqrt(n)
     assert score.var() > 10 * reparam.var()
+
+
+# ---------------------------------------------------------------------------
+# The ELBO's two terms and the beta-VAE objective, on probabilistic PCA
+#   L_beta(q) = E_q[log p(x|h)] - beta KL(q || p(h)); beta = 1 is the ELBO.
+# ---------------------------------------------------------------------------
+
+
+def _reconstruction(model, x, mean, cov):
+    """Closed-form E_q[log p(x|h)] for q = N(mean, cov) and the PPCA decoder N(W h + mu, s2 I), one x."""
+    resid = x - model.mu - model.w @ mean
+    return -0.5 * model.dim_x * math.log(2 * math.pi * model.s2) - 0.5 * (resid @ resid + torch.trace(model.w @ cov @ model.w.T)) / model.s2
+
+
+def _kl_to_prior(mean, cov):
+    """KL(N(mean, cov) || N(0, I)), eq. vae-gaussian-kl with mu_1 = 0, Sigma_1 = I (torch's implementation)."""
+    k = len(mean)
+    return kl_divergence(MultivariateNormal(mean, cov), MultivariateNormal(torch.zeros(k, dtype=DTYPE), torch.eye(k, dtype=DTYPE)))
+
+
+def _beta_objective(model, x, mean, cov, beta):
+    return _reconstruction(model, x, mean, cov) - beta * _kl_to_prior(mean, cov)
+
+
+def _encoders(model, x, gen):
+    """The exact posterior of x and three poorer Gaussian encoders: (mean, cov) pairs."""
+    post_mean, post_cov = model.posterior(x[None])
+    post_mean = post_mean[0]
+    a = torch.randn(2, 2, generator=gen, dtype=DTYPE)
+    return [
+        (post_mean, post_cov),
+        (post_mean + torch.tensor([0.8, -0.5], dtype=DTYPE), post_cov),
+        (post_mean, torch.diag(torch.diagonal(post_cov) * 3.0)),
+        (torch.randn(2, generator=gen, dtype=DTYPE), a @ a.T + 0.1 * torch.eye(2, dtype=DTYPE)),
+    ]
+
+
+def test_elbo_is_reconstruction_minus_prior_matching():
+    r"""Eq. vae-elbo-terms: E_q[log p(x|h)] - KL(q || p(h)) = E_q[log p(x, h) - log q(h)] (eq. vae-elbo).
+
+    The left side uses the closed-form reconstruction and torch's Gaussian KL; the right side is
+    PPCA.elbo, which splits the same expectation differently (log p(x|h) + log p(h) + entropy).
+    The closed-form reconstruction is checked against a Monte Carlo average as well.
+    """
+    gen = torch.Generator().manual_seed(12)
+    model = _ppca(gen)
+    x = model.sample(3, gen)
+    for i in range(len(x)):
+        for mean, cov in _encoders(model, x[i], gen):
+            terms = _reconstruction(model, x[i], mean, cov) - _kl_to_prior(mean, cov)
+            torch.testing.assert_close(terms, model.elbo(x[i], mean, cov), rtol=0, atol=1e-10)
+    mean, cov = _encoders(model, x[0], gen)[3]
+    n = 200_000
+    h = mean + torch.randn(n, 2, generator=gen, dtype=DTYPE) @ torch.linalg.cholesky(cov).T  # h ~ q, (n, 2)
+    log_lik = model.gaussian_log_likelihood(x[:1], h[:, None, :])[:, 0]  # log p(x|h), (n,)
+    se = log_lik.std() / math.sqrt(n)
+    assert abs(log_lik.mean() - _reconstruction(model, x[0], mean, cov)) < NUM_SE * se
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.5, 4.0])
+def test_beta_objective_is_a_looser_lower_bound_for_beta_at_least_one(beta):
+    r"""Sec. "The beta-VAE": for beta >= 1, L_beta = ELBO - (beta - 1) KL(q || p(h)) <= ELBO <= log p(x).
+
+    Equality L_beta = ELBO only at beta = 1 (KL(q || p(h)) > 0 for every encoder here), and
+    ELBO = log p(x) only at the exact posterior, where L_beta still falls short by (beta - 1) KL.
+    """
+    gen = torch.Generator().manual_seed(13)
+    model = _ppca(gen)
+    x = model.sample(3, gen)
+    log_px = model.log_marginal(x)
+    for i in range(len(x)):
+        for j, (mean, cov) in enumerate(_encoders(model, x[i], gen)):
+            elbo = model.elbo(x[i], mean, cov)
+            kl = _kl_to_prior(mean, cov)
+            l_beta = _beta_objective(model, x[i], mean, cov, beta)
+            assert kl > 1e-3
+            torch.testing.assert_close(l_beta, elbo - (beta - 1) * kl, rtol=0, atol=1e-10)
+            assert elbo <= log_px[i] + 1e-10
+            if beta == 1.0:
+                torch.testing.assert_close(l_beta, elbo, rtol=0, atol=1e-10)
+            else:
+                assert l_beta < elbo - 1e-3 * (beta - 1), "a strictly looser bound"
+            if j == 0:  # the exact posterior
+                torch.testing.assert_close(elbo, log_px[i], rtol=0, atol=1e-10)
+            else:
+                assert elbo < log_px[i] - 1e-3
+
+
+def _maximise_beta_objective(model, x, beta):
+    """Maximise L_beta over Gaussian q = N(m, L L^T) by L-BFGS (L lower triangular, log-diagonal)."""
+    params = torch.zeros(5, dtype=DTYPE, requires_grad=True)
+
+    def unpack(p):
+        chol = torch.zeros(2, 2, dtype=DTYPE)
+        chol = chol.index_put((torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])), torch.stack([p[2].exp(), p[3], p[4].exp()]))
+        return p[:2], chol @ chol.T
+
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-15,
+                            line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = -_beta_objective(model, x, *unpack(params), beta)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    mean, cov = unpack(params.detach())
+    return mean, cov, _beta_objective(model, x, mean, cov, beta)
+
+
+@pytest.mark.parametrize("beta", [0.25, 0.5, 1.0, 2.0, 4.0])
+def test_beta_objective_optimum_is_a_tempered_posterior(beta):
+    r"""The best Gaussian encoder for L_beta, found by optimisation, against the closed form.
+
+    L_beta(q) = beta [log Z_beta - KL(q || p_beta(h|x))] with p_beta(h|x) proportional to
+    p(x|h)^(1/beta) p(h): for PPCA the posterior of the same model with s2 replaced by beta s2,
+    N(M_b^-1 W^T (x - mu), beta s2 M_b^-1), M_b = W^T W + beta s2 I, and
+    beta log Z_beta = -(D/2) log(2 pi s2) + (beta D / 2) log(2 pi beta s2) + beta log N(x; mu, W W^T + beta s2 I).
+    Its maximum lies below log p(x) for beta > 1 and above it for beta < 1 (the power-mean inequality):
+    for beta < 1 the objective is no bound on log p(x).
+    """
+    gen = torch.Generator().manual_seed(14)
+    model = _ppca(gen)
+    x = model.sample(1, gen)[0]
+    log_px = model.log_marginal(x[None])[0]
+    mean, cov, best = _maximise_beta_objective(model, x, beta)
+    tempered = PPCA(model.w, model.mu, beta * model.s2)
+    t_mean, t_cov = tempered.posterior(x[None])
+    d = model.dim_x
+    closed = (-0.5 * d * math.log(2 * math.pi * model.s2) + 0.5 * beta * d * math.log(2 * math.pi * beta * model.s2)
+              + beta * tempered.log_marginal(x[None])[0])
+    torch.testing.assert_close(mean, t_mean[0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(cov, t_cov, rtol=0, atol=1e-6)
+    torch.testing.assert_close(best, closed, rtol=0, atol=1e-9)
+    if beta == 1.0:
+        torch.testing.assert_close(best, log_px, rtol=0, atol=1e-9)
+    elif beta > 1.0:
+        assert best < log_px - 1e-2
+    else:
+        assert best > log_px + 1e-2, "for beta < 1 the objective exceeds log p(x): it is no lower bound"
+
+
+@pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])
+def test_beta_below_one_exceeds_log_px_at_the_exact_posterior(beta):
+    r"""The counterexample in closed form: at q = p(h|x), L_beta = log p(x) + (1 - beta) KL(p(h|x) || p(h)) > log p(x)."""
+    gen = torch.Generator().manual_seed(15)
+    model = _ppca(gen)
+    x = model.sample(4, gen)
+    log_px = model.log_marginal(x)
+    post_mean, post_cov = model.posterior(x)
+    for i in range(len(x)):
+        kl = _kl_to_prior(post_mean[i], post_cov)
+        l_beta = _beta_objective(model, x[i], post_mean[i], post_cov, beta)
+        torch.testing.assert_close(l_beta, log_px[i] + (1 - beta) * kl, rtol=0, atol=1e-10)
+        assert l_beta > log_px[i] + 0.1 * (1 - beta)
+
+
+# ---------------------------------------------------------------------------
+# Posterior collapse (exercise vae-ex-collapse; Lucas et al. 2019 on the linear VAE)
+# ---------------------------------------------------------------------------
+
+
+def test_decoder_that_ignores_h_has_the_prior_as_posterior():
+    r"""Exercise vae-ex-collapse with W = 0: p(h|x) = p(h), and the collapsed encoder q = p(h) is the ELBO's optimum."""
+    gen = torch.Generator().manual_seed(16)
+    model = _ppca(gen)
+    model = PPCA(torch.zeros_like(model.w), model.mu, model.s2)
+    x = model.sample(3, gen)
+    post_mean, post_cov = model.posterior(x)
+    torch.testing.assert_close(post_mean, torch.zeros_like(post_mean), rtol=0, atol=1e-14)
+    torch.testing.assert_close(post_cov, torch.eye(2, dtype=DTYPE), rtol=0, atol=1e-14)
+    r_x = Normal(model.mu, math.sqrt(model.s2)).log_prob(x).sum(-1)  # log r(x), the decoder on its own
+    torch.testing.assert_close(model.log_marginal(x), r_x, rtol=0, atol=1e-10)
+    zero, eye = torch.zeros(2, dtype=DTYPE), torch.eye(2, dtype=DTYPE)
+    for i in range(len(x)):
+        torch.testing.assert_close(model.elbo(x[i], zero, eye), r_x[i], rtol=0, atol=1e-10)
+        for mean, cov in _encoders(_ppca(gen), x[i], gen)[1:]:  # any encoder that carries information about x
+            gap = r_x[i] - model.elbo(x[i], mean, cov)
+            torch.testing.assert_close(gap, _kl_to_prior(mean, cov), rtol=0, atol=1e-10)  # costs exactly its KL
+            assert gap > 0
+
+
+def test_maximum_likelihood_switches_off_directions_below_the_noise_level():
+    r"""Lucas et al. (2019), as the chapter states it: with observation noise s2 above the data variance
+    along a principal direction, the maximum-likelihood PPCA weights switch that latent direction off.
+
+    The ML solution for fixed s2 (Tipping & Bishop 1999) has W^T W with eigenvalues max(lambda_j - s2, 0)
+    for the top-k eigenvalues lambda_j of the sample covariance. W is found here by L-BFGS on the exact
+    log-likelihood, -N/2 [log det C + tr(C^-1 S)] + const with C = W W^T + s2 I, from a random start.
+    """
+    gen = torch.Generator().manual_seed(17)
+    d, k, n = 5, 2, 4000
+    basis, _ = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=DTYPE))
+    population = torch.tensor([4.0, 1.0, 0.5, 0.3, 0.2], dtype=DTYPE)
+    x = torch.randn(n, d, generator=gen, dtype=DTYPE) * population.sqrt() @ basis.T
+    xc = x - x.mean(0)
+    s = xc.T @ xc / n
+    lam = torch.linalg.eigvalsh(s).flip(0)
+    for s2, expected_active in ((0.4, 2), (1.5, 1)):
+        assert (lam[:k] > s2).sum() == expected_active  # the sample eigenvalues fall on the intended sides
+        w = (0.1 * torch.randn(d, k, generator=gen, dtype=DTYPE)).requires_grad_()
+        opt = torch.optim.LBFGS([w], lr=1.0, max_iter=2000, tolerance_grad=1e-12, tolerance_change=1e-15,
+                                line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            c = w @ w.T + s2 * torch.eye(d, dtype=DTYPE)
+            loss = 0.5 * (torch.logdet(c) + torch.trace(torch.linalg.solve(c, s)))  # -log-likelihood / N
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        learned = torch.linalg.eigvalsh(w.detach().T @ w.detach()).flip(0)
+        expected = torch.clamp(lam[:k] - s2, min=0.0)
+        torch.testing.assert_close(learned, expected, rtol=0, atol=1e-6)
+        assert (learned > 1e-3).sum() == expected_active
+
+
+# ---------------------------------------------------------------------------
+# The chapter's numbers
+# ---------------------------------------------------------------------------
+
+
+def test_the_chapters_kl_and_variance_numbers():
+    r"""Numbers printed in book/vae/theory.md, recomputed.
+
+    KL(N(0,1) || N(0,4)) = log 2 - 3/8 ~ 0.318 and KL(N(0,4) || N(0,1)) = 3/2 - log 2 ~ 0.807 nats
+    (exercise vae-ex-gaussian-kl); for mu = 1, sigma = 0.1 the two gradient estimators have variances
+    0.04 and "about 114", a ratio of "some 3,000" (exercise vae-ex-score-variance).
+    """
+    n01, n04 = Normal(torch.tensor(0.0, dtype=DTYPE), 1.0), Normal(torch.tensor(0.0, dtype=DTYPE), 2.0)
+    assert float(kl_divergence(n01, n04)) == pytest.approx(math.log(2) - 3 / 8, rel=1e-12)
+    assert float(kl_divergence(n04, n01)) == pytest.approx(1.5 - math.log(2), rel=1e-12)
+    assert round(math.log(2) - 3 / 8, 3) == 0.318 and round(1.5 - math.log(2), 3) == 0.807
+    mu, sigma = 1.0, 0.1
+    var_rep, var_sf = 4 * sigma**2, mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2
+    assert var_rep == pytest.approx(0.04) and round(var_sf) == 114
+    assert 2500 < var_sf / var_rep < 3500  # 2,854

@@ -1,0 +1,65 @@
+"""book/checks.md, the page "What the tests check", against the tests and the chapters it names.
+
+The page must stay true as tests and chapters change: every test it names must exist,
+every equation or exercise label it cites must exist in a chapter, and every labelled
+equation and exercise of the chapters it covers must be listed on it (with a test, or
+under "Not tested" with the reason).
+"""
+
+import ast
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "book" / "checks.md"
+CHAPTERS = {part: ROOT / "book" / part / "theory.md" for part in ("autoencoders", "vae", "gans")}
+TEST_REF = re.compile(r"`(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)`")
+CITED = re.compile(r"\{(eq|ref)\}`([a-z0-9-]+)`")
+
+
+def _labels(path: Path):
+    """Equation labels (:label: inside a {math} block) and exercise labels of a chapter."""
+    text = path.read_text()
+    equations = set(re.findall(r"```\{math\}\s*\n:label:\s*([a-z0-9-]+)", text))
+    exercises = set(re.findall(r"```\{exercise\}\s*\n:label:\s*([a-z0-9-]+)", text))
+    return equations, exercises
+
+
+@functools.lru_cache(maxsize=None)
+def _test_functions(path: Path) -> frozenset:
+    tree = ast.parse(path.read_text())
+    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))
+
+
+def test_every_named_test_exists():
+    refs = TEST_REF.findall(PAGE.read_text())
+    assert len(refs) > 50, "the page should name the tests"
+    missing = []
+    for filename, name in refs:
+        path = ROOT / "tests" / filename
+        if not path.is_file() or name not in _test_functions(path):
+            missing.append(f"{filename}::{name}")
+    assert not missing, f"book/checks.md names tests that do not exist: {missing}"
+
+
+def test_every_cited_label_exists_with_the_right_role():
+    equations, exercises = set(), set()
+    for path in CHAPTERS.values():
+        eq, ex = _labels(path)
+        equations |= eq
+        exercises |= ex
+    bad = [f"{{{role}}}`{label}`" for role, label in CITED.findall(PAGE.read_text())
+           if label not in (equations if role == "eq" else exercises)]
+    assert not bad, f"book/checks.md cites labels that are not equations/exercises of the chapters: {bad}"
+
+
+@pytest.mark.parametrize("part", list(CHAPTERS))
+def test_every_labelled_equation_and_exercise_is_listed(part):
+    equations, exercises = _labels(CHAPTERS[part])
+    assert equations, f"no labelled equations found in {CHAPTERS[part]}"
+    cited = set(CITED.findall(PAGE.read_text()))
+    missing = sorted({("eq", e) for e in equations} - cited) + sorted({("ref", x) for x in exercises} - cited)
+    assert not missing, f"book/checks.md does not list these labels of book/{part}/theory.md: {missing}"
