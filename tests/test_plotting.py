@@ -133,3 +133,16 @@ def test_image_grid_reads_every_documented_layout_alike():
 def test_image_grid_rejects_what_it_cannot_read(shape, message):
     with pytest.raises(ValueError, match=message):
         image_grid(np.zeros(shape))
+
+
+def test_image_grid_refuses_ambiguous_arrays_and_bad_layouts():
+    # a square 2-D array: one 16 x 16 image, or 16 flat 4 x 4 images? Refused, not guessed.
+    with pytest.raises(ValueError, match=r"could be one 16x16 image or 16 flat images"):
+        image_grid(np.zeros((16, 16)))
+    image_grid(np.zeros((16, 16))[None])          # one image, said so
+    for nrow in (0, -2, 2.5):
+        with pytest.raises(ValueError, match="nrow must be a positive integer"):
+            image_grid(np.zeros((4, 8, 8)), nrow=nrow)
+    with pytest.raises(ValueError, match="lo < hi"):
+        image_grid(np.zeros((4, 8, 8)), value_range=(1, 0))
+    plt.close("all")

@@ -22,18 +22,21 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
 
     Args:
         images: array-like (numpy or a CPU tensor) of shape ``(N, H, W)``,
-            ``(N, 1, H, W)``, ``(N, H, W, 1)`` or ``(N, H*W)`` with square images.
-        nrow: images per row (default ``ceil(sqrt(N))``).
+            ``(N, 1, H, W)``, ``(N, H, W, 1)`` or ``(N, H*W)`` with square images
+            (a square 2-D array is refused: it could be one image or N flat ones).
+        nrow: images per row, a positive integer (default ``ceil(sqrt(N))``).
         ax: matplotlib axes to draw on; a new figure when ``None``.
         title: axes title.
-        value_range: the range of pixel values, e.g. ``(-1, 1)`` for tanh outputs.
+        value_range: ``(lo, hi)``, lo < hi, the range of pixel values, e.g. ``(-1, 1)`` for tanh outputs.
         cmap: colour map (default: dark digits on white).
 
     Returns:
         The axes.
 
     Raises:
-        ValueError: if the images cannot be read as a batch of square images.
+        ValueError: if the images cannot be read as a batch of images, a 2-D array
+            is square (ambiguous), ``nrow`` is not a positive integer, or
+            ``value_range`` is not increasing.
     """
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 4 and x.shape[1] == 1:
@@ -41,6 +44,11 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
     elif x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     elif x.ndim == 2:
+        if x.shape[0] == x.shape[1]:
+            raise ValueError(
+                f"a {x.shape} array could be one {x.shape[0]}x{x.shape[1]} image or {x.shape[0]} flat images: "
+                "pass one image as images[None], shape (1, H, W), and flat images reshaped to (N, H, W)"
+            )
         side = int(round(np.sqrt(x.shape[1])))
         if side * side != x.shape[1]:
             raise ValueError(f"flat images of length {x.shape[1]} are not square")
@@ -48,9 +56,13 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
     if x.ndim != 3 or len(x) == 0:
         raise ValueError(f"expected a non-empty batch of images (N, H, W), got {np.shape(images)}")
     n, h, w = x.shape
+    if nrow is not None and (not isinstance(nrow, (int, np.integer)) or nrow < 1):
+        raise ValueError(f"nrow must be a positive integer (images per row), got {nrow!r}")
+    lo, hi = value_range
+    if not lo < hi:
+        raise ValueError(f"value_range must be (lo, hi) with lo < hi, got {value_range!r}")
     nrow = nrow or int(np.ceil(np.sqrt(n)))
     ncol = int(np.ceil(n / nrow))
-    lo, hi = value_range
     grid = np.full((ncol * (h + 1) + 1, nrow * (w + 1) + 1), lo, dtype=np.float32)
     for i, img in enumerate(x):
         r, c = divmod(i, nrow)
