@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The linear autoencoder and PCA on MNIST (PyTorch)
 #
-# We compress MNIST digits to $k$ numbers three ways: with principal component
+# We compress MNIST digits to $d_h$ numbers three ways: with principal component
 # analysis (PCA), with a linear autoencoder trained by gradient descent, and
 # with a small nonlinear autoencoder. The linear autoencoder reaches PCA's
 # reconstruction error and learns PCA's subspace, though not its directions, as
@@ -31,11 +31,11 @@
 # - compute PCA of a data set with a library eigendecomposition and check the
 #   Eckart–Young value of its reconstruction error, {eq}`autoencoders-eckart-young`;
 # - write and train a linear autoencoder {eq}`autoencoders-linear` in PyTorch and show,
-#   with principal angles, that its decoder spans the top-$k$ principal subspace;
+#   with principal angles, that its decoder spans the top-$d_h$ principal subspace;
 # - explain why the learned weights are a mixture of the principal directions,
 #   and recover the directions from them;
 # - compare PCA, a linear and a nonlinear autoencoder by their test
-#   reconstruction error as a function of the code size $k$, and say what the
+#   reconstruction error as a function of the code size $d_h$, and say what the
 #   comparison does and does not show.
 # ```
 #
@@ -75,7 +75,7 @@ seed_everything(0)
 # %%
 # Configuration: every number that changes with the scale.
 config = genmod.Config(
-    code_sizes=pick(quick=(2, 8), book=(2, 4, 8, 16, 32), full=(2, 4, 8, 16, 32, 64)),  # code sizes k to compare
+    code_sizes=pick(quick=(2, 8), book=(2, 4, 8, 16, 32), full=(2, 4, 8, 16, 32, 64)),  # code sizes d_h to compare (the loop variable `k` below)
     max_train=pick(quick=2000, book=10_000, full=None),                                 # training digits used (None: all of them)
     linear_epochs=pick(quick=3, book=30, full=100),                                     # passes over the training set for each linear autoencoder
     linear_batch_size=pick(quick=256, book=256, full=256),                              # digits per gradient step (linear autoencoder)
@@ -84,7 +84,7 @@ config = genmod.Config(
     mlp_batch_size=pick(quick=128, book=128, full=128),                                 # digits per gradient step (nonlinear autoencoder)
     mlp_lr=pick(quick=3e-3, book=3e-3, full=1e-3),                                      # Adam's initial learning rate (nonlinear), cosine-decayed to 0
     hidden_dim=pick(quick=256, book=256, full=256),                                     # units in the hidden layers of the nonlinear autoencoder
-    k_show=8,                                                                           # the code size whose weights and reconstructions we look at
+    k_show=8,                                                                           # the code size d_h whose weights and reconstructions we look at
     num_show=10,                                                                        # test digits shown in the reconstruction figure
 )
 assert config.k_show in config.code_sizes
@@ -92,7 +92,8 @@ assert config.k_show in config.code_sizes
 # %% [markdown]
 # ## Data
 #
-# The digits are flattened to vectors $\x \in [0, 1]^{D}$ with $D = 784$. We
+# The digits are flattened to vectors $\x \in [0, 1]^{d}$ with $d = 784$ (`D`
+# in the code; the code size $d_h$ is `k`). We
 # train on the first `max_train` training digits (2,000 at quick scale, up to
 # 10,000 at book scale, all at full scale) and test on all test digits. PCA
 # and the linear autoencoder work with **centred** data, $\x - \bar\x$, where
@@ -100,13 +101,13 @@ assert config.k_show in config.code_sizes
 # same training mean. The nonlinear autoencoder sees the pixels themselves,
 # because its sigmoid output lives in $[0, 1]$. Errors are reported as the
 # **mean squared error per pixel** (MSE), the reconstruction loss
-# {eq}`autoencoders-reconstruction-loss` divided by $D$. Centring shifts a digit and its
+# {eq}`autoencoders-reconstruction-loss` divided by $d$. Centring shifts a digit and its
 # reconstruction by the same vector, so the three models' errors are directly
 # comparable.
 
 # %%
-x_train01 = images_to_tensor(x_train[:config.max_train], flatten=True).to(device)  # (N, 784), pixels in [0, 1]
-x_test01 = images_to_tensor(x_test, flatten=True).to(device)    # (M, 784)
+x_train01 = images_to_tensor(x_train[:config.max_train], flatten=True).to(device)  # (n, 784), pixels in [0, 1]
+x_test01 = images_to_tensor(x_test, flatten=True).to(device)    # (n_test, 784)
 x_mean = x_train01.mean(dim=0)                                   # the mean training digit, (784,)
 xc_train = x_train01 - x_mean                                    # centred training digits
 xc_test = x_test01 - x_mean                                      # centred with the *training* mean
@@ -116,20 +117,20 @@ print(f"training digits {tuple(x_train01.shape)}, test digits {tuple(x_test01.sh
 # %% [markdown]
 # ## PCA: eigenvectors of the covariance
 #
-# PCA finds the orthonormal $U \in \R^{D \times k}$ that minimises the
+# PCA finds the $U \in \R^{d \times d_h}$ with orthonormal columns that minimises the
 # reconstruction error of $\x \mapsto U U^\top \x$, {eq}`autoencoders-pca-objective`. The
-# solution is the matrix $U_k$ of the top $k$ eigenvectors $\mathbf{u}_j$ of the
-# sample covariance $S = \frac1N X^\top X$ ($X$ the $N \times D$ matrix of
+# solution is the matrix $U_{d_h}$ of the top $d_h$ eigenvectors $\mathbf{u}_j$ of the
+# sample covariance $S = \frac1n X^\top X$ ($X$ the $n \times d$ matrix of
 # centred training digits), and by the Eckart–Young theorem
-# {eq}`autoencoders-eckart-young` its training error is the sum of the discarded
-# eigenvalues, $\sum_{j > k} \lambda_j$. We diagonalise $S$ with
+# {eq}`autoencoders-eckart-young` its training error per digit is the sum of the discarded
+# eigenvalues, $\sum_{j > d_h} \lambda_j$ (divided by $d$ per pixel). We diagonalise $S$ with
 # `scipy.linalg.eigh`: the same directions as an SVD of $X$
-# ($\lambda_j = \sigma_j^2 / N$), at the cost of a $784 \times 784$ problem
-# instead of an $N \times 784$ one.
+# (whose singular values are $\sqrt{n \lambda_j}$), at the cost of a $784 \times 784$ problem
+# instead of an $n \times 784$ one.
 
 # %%
-X = xc_train.double().cpu().numpy()                # (N, D) float64, centred
-S = X.T @ X / num_train                             # sample covariance, (D, D)
+X = xc_train.double().cpu().numpy()                # (n, d) float64, centred
+S = X.T @ X / num_train                             # sample covariance S, (d, d)
 lam, U = eigh(S)                                    # ascending eigenvalues
 lam, U = lam[::-1].clip(min=0.0), U[:, ::-1]        # descending: lambda_1 >= lambda_2 >= ...
 X_test = xc_test.double().cpu().numpy()
@@ -137,8 +138,8 @@ X_test = xc_test.double().cpu().numpy()
 pca_train_mse, pca_test_mse = {}, {}
 for k in config.code_sizes:
     Uk = U[:, :k]
-    eckart_young = lam[k:].sum() / D                # sum_{j>k} lambda_j, per pixel
-    pca_train_mse[k] = ((X - X @ Uk @ Uk.T) ** 2).mean()    # || x - U_k U_k^T x ||^2 / D, averaged
+    eckart_young = lam[k:].sum() / D                # sum_{j>d_h} lambda_j, per pixel
+    pca_train_mse[k] = ((X - X @ Uk @ Uk.T) ** 2).mean()    # || x - U_{d_h} U_{d_h}^T x ||^2 / d, averaged
     pca_test_mse[k] = ((X_test - X_test @ Uk @ Uk.T) ** 2).mean()
     print(f"k = {k:2d}: PCA training MSE {pca_train_mse[k]:.6f}, Eckart-Young sum {eckart_young:.6f}, "
           f"test MSE {pca_test_mse[k]:.6f}")
@@ -151,7 +152,7 @@ ax1.set_xlabel("index $j$")
 ax1.set_ylabel(r"eigenvalue $\lambda_j$ (pixel$^2$)")
 ax1.set_title("covariance spectrum of MNIST")
 ax2.plot(np.arange(0, 101), np.concatenate([[0.0], np.cumsum(lam[:100])]) / lam.sum())
-ax2.set_xlabel("code size $k$")
+ax2.set_xlabel("code size $d_h$")
 ax2.set_ylabel("fraction of the total variance")
 ax2.set_title("fraction of variance kept by PCA")
 for k in config.code_sizes:
@@ -162,7 +163,7 @@ plt.show()
 # %% [markdown]
 # **Figure.** Left: the eigenvalues of the training covariance, the variance of
 # the digits along each principal direction. Right: the fraction of the total
-# variance that the top $k$ directions keep; grey lines mark the code sizes
+# variance that the top $d_h$ directions keep; grey lines mark the code sizes
 # used below. The PCA training error equals the Eckart–Young sum of the
 # discarded eigenvalues to floating-point precision (printed above). The
 # spectrum has no clear gap: several consecutive eigenvalues differ by only a
@@ -171,31 +172,31 @@ plt.show()
 # %% [markdown]
 # ## The linear autoencoder
 #
-# The linear autoencoder {eq}`autoencoders-linear` has an encoder $\h = W_{\rm enc}\x + \mathbf{b}_{\rm enc}$
-# and a decoder $\tilde\x = W_{\rm dec}\h + \mathbf{b}_{\rm dec}$, two
+# The linear autoencoder {eq}`autoencoders-linear` has an encoder $\h = W_{\mathrm{enc}}\x + \mathbf{b}_{\mathrm{enc}}$
+# and a decoder $\tilde\x = W_{\mathrm{dec}}\h + \mathbf{b}_{\mathrm{dec}}$, two
 # `nn.Linear` layers, trained with Adam on the squared error
-# {eq}`autoencoders-reconstruction-loss`. Its reconstruction $W_{\rm dec}W_{\rm enc}\x$
-# is a linear map of rank at most $k$, so by Eckart–Young it can do no better
+# {eq}`autoencoders-reconstruction-loss`. Its reconstruction $W_{\mathrm{dec}}W_{\mathrm{enc}}\x$
+# is a linear map of rank at most $d_h$, so by Eckart–Young it can do no better
 # than PCA, and at a global minimum it does exactly as well
 # ({doc}`theory`).
 #
-# One practical choice matters. We start from $W_{\rm enc} = Q^\top$ and
-# $W_{\rm dec} = Q$ with a random orthonormal $Q \in \R^{D \times k}$, so the
-# autoencoder begins as the orthogonal projection onto a random
-# $k$-dimensional subspace, with equal scales in encoder and decoder. From
+# One practical choice matters. We start from $W_{\mathrm{enc}} = R^\top$ and
+# $W_{\mathrm{dec}} = R$ with a random $R \in \R^{d \times d_h}$ with orthonormal
+# columns, so the autoencoder begins as the orthogonal projection onto a random
+# $d_h$-dimensional subspace, with equal scales in encoder and decoder. From
 # PyTorch's default initialisation, Adam with the same budget often lingers
 # near one of the saddle points of Baldi and Hornik {cite}`baldi1989`, where
 # one code unit has not yet found its direction ({ref}`autoencoders-ex-autoencoder-pca-torch-init`).
 
 # %%
 class LinearAutoencoder(nn.Module):
-    """h = W_enc x + b_enc (D -> k); x_tilde = W_dec h + b_dec (k -> D)."""
+    """h = W_enc x + b_enc (d -> d_h); x_tilde = W_dec h + b_dec (d_h -> d); D = d, k = d_h."""
 
     def __init__(self, D: int, k: int):
         super().__init__()
-        self.encoder = nn.Linear(D, k)                # W_enc: (k, D)
-        self.decoder = nn.Linear(k, D)                # W_dec: (D, k)
-        nn.init.orthogonal_(self.encoder.weight)      # orthonormal rows: W_enc W_enc^T = I_k
+        self.encoder = nn.Linear(D, k)                # W_enc: (d_h, d)
+        self.decoder = nn.Linear(k, D)                # W_dec: (d, d_h)
+        nn.init.orthogonal_(self.encoder.weight)      # orthonormal rows: W_enc W_enc^T = I_{d_h}
         with torch.no_grad():
             self.decoder.weight.copy_(self.encoder.weight.T)  # W_dec = W_enc^T: start as a projection
             self.encoder.bias.zero_()
@@ -217,7 +218,7 @@ def train_autoencoder(model, x, *, num_epochs, batch_size, lr, seed=0):
         total = 0.0
         for start in range(0, len(x), batch_size):
             x_batch = x[order[start:start + batch_size]]
-            loss = F.mse_loss(model(x_batch), x_batch)   # (1/D) ||x - x_tilde||^2, batch mean
+            loss = F.mse_loss(model(x_batch), x_batch)   # (1/d) ||x - x_tilde||^2, batch mean
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -229,7 +230,7 @@ def train_autoencoder(model, x, *, num_epochs, batch_size, lr, seed=0):
 
 @torch.no_grad()
 def reconstruction_mse(model, x):
-    """Mean squared error per pixel of the model's reconstructions of x, (N, D)."""
+    """Mean squared error per pixel of the model's reconstructions of x, (n, d)."""
     model.eval()
     return F.mse_loss(model(x), x).item()
 
@@ -237,14 +238,15 @@ def reconstruction_mse(model, x):
 # %% [markdown]
 # For every code size we train one linear autoencoder on the centred training
 # digits and record three things: its training and test MSE next to PCA's; the
-# **principal angles** $\theta_1 \ge \dots \ge \theta_k$ between the column
-# space of $W_{\rm dec}$ and the span of $\mathbf{u}_1, \dots, \mathbf{u}_k$
+# **principal angles** $\omega_1 \ge \dots \ge \omega_{d_h}$ between the column
+# space of $W_{\mathrm{dec}}$ and the span of $\mathbf{u}_1, \dots, \mathbf{u}_{d_h}$
 # (`scipy.linalg.subspace_angles`; all zero when the two subspaces coincide);
 # and the largest angle that the autoencoder's excess training error allows,
 # from the bound {eq}`autoencoders-angle-bound`,
-# $\sin^2\theta_1 \le (L - L^*) / (\lambda_k - \lambda_{k+1})$. The column
+# $\sin^2\omega_1 \le (\mathcal{L} - \mathcal{L}^*) / (\lambda_{d_h} - \lambda_{d_h+1})$,
+# with $\mathcal{L}$ the training error per digit and $\mathcal{L}^*$ PCA's. The column
 # "gap" is the relative eigenvalue gap at the edge of the subspace,
-# $(\lambda_k - \lambda_{k+1}) / \lambda_k$.
+# $(\lambda_{d_h} - \lambda_{d_h+1}) / \lambda_{d_h}$.
 
 # %%
 linear_models, linear_history = {}, {}
@@ -258,44 +260,44 @@ for k in config.code_sizes:
     linear_models[k] = model
     linear_train_mse[k] = reconstruction_mse(model, xc_train)
     linear_test_mse[k] = reconstruction_mse(model, xc_test)
-    W_dec = model.decoder.weight.detach().double().cpu().numpy()      # (D, k)
-    theta = subspace_angles(W_dec, U[:, :k])                           # radians, largest first
+    W_dec = model.decoder.weight.detach().double().cpu().numpy()      # (d, d_h)
+    theta = subspace_angles(W_dec, U[:, :k])                           # principal angles omega_i in radians, largest first
     max_angle[k], median_angle[k] = np.degrees(theta.max()), np.degrees(np.median(theta))
-    excess = max(linear_train_mse[k] - pca_train_mse[k], 0.0) * D     # L - L^*, per digit
+    excess = max(linear_train_mse[k] - pca_train_mse[k], 0.0) * D     # excess error L - L^* of eq. autoencoders-angle-bound, per digit
     angle_bound[k] = np.degrees(np.arcsin(min(1.0, np.sqrt(excess / (lam[k - 1] - lam[k])))))
 print(f"trained {len(config.code_sizes)} linear autoencoders in {time.time() - start_time:.0f} s\n")
 print(" k | train MSE: PCA    linear AE  excess | test MSE: PCA   linear AE | gap  | angles (deg): median largest bound")
 for k in config.code_sizes:
     excess_pct = 100 * (linear_train_mse[k] / pca_train_mse[k] - 1)
-    relative_gap = (lam[k - 1] - lam[k]) / lam[k - 1]                 # (lambda_k - lambda_{k+1}) / lambda_k
+    relative_gap = (lam[k - 1] - lam[k]) / lam[k - 1]                 # (lambda_{d_h} - lambda_{d_h+1}) / lambda_{d_h}
     print(f"{k:2d} |      {pca_train_mse[k]:.5f}  {linear_train_mse[k]:.5f} {excess_pct:6.3f}% |"
           f"      {pca_test_mse[k]:.5f}  {linear_test_mse[k]:.5f} | {100 * relative_gap:3.0f}% |"
           f"               {median_angle[k]:5.2f}  {max_angle[k]:6.2f} {angle_bound[k]:5.1f}")
 
 # %%
-ax = training_curves({f"linear autoencoder, k = {config.k_show}": linear_history[config.k_show]},
+ax = training_curves({f"linear autoencoder, $d_h$ = {config.k_show}": linear_history[config.k_show]},
                      ylabel="training MSE per pixel")
 ax.axhline(pca_train_mse[config.k_show], color="k", ls="--", lw=1, label="PCA (the Eckart–Young floor)")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# **Figure.** The training loss of the linear autoencoder with $k = 8$ (mean
+# **Figure.** The training loss of the linear autoencoder with $d_h = 8$ (mean
 # over each epoch) falls to PCA's training error (dashed), the Eckart–Young
 # floor, which no linear autoencoder can go below.
 #
 # The table above is the result of {doc}`theory` in numbers. At book scale the
 # linear autoencoder's training error lies within hundredths of a per cent of
 # PCA's, and its test error is as close. The median principal angle is a
-# fraction of a degree for every $k$, and in our book-scale run the largest
-# angle is about a degree or less except at $k = 32$, where the relative gap
-# is smallest and the largest angle reaches a few degrees. Where $\lambda_k$
-# and $\lambda_{k+1}$ are close, tilting the subspace from $\mathbf{u}_k$
-# towards $\mathbf{u}_{k+1}$ costs almost nothing,
-# $(\lambda_k - \lambda_{k+1})\sin^2\theta$, so gradient descent has little
+# fraction of a degree for every $d_h$, and in our book-scale run the largest
+# angle is about a degree or less except at $d_h = 32$, where the relative gap
+# is smallest and the largest angle reaches a few degrees. Where $\lambda_{d_h}$
+# and $\lambda_{d_h+1}$ are close, tilting the subspace from $\mathbf{u}_{d_h}$
+# towards $\mathbf{u}_{d_h+1}$ by an angle $\omega$ costs almost nothing,
+# $(\lambda_{d_h} - \lambda_{d_h+1})\sin^2\omega$, so gradient descent has little
 # reason to finish the job and the reconstruction error barely notices. The
 # gap is not the whole story (how far the random start was from
-# $\mathbf{u}_k$ matters too), but every measured angle is below the bound
+# $\mathbf{u}_{d_h}$ matters too), but every measured angle is below the bound
 # that the excess error imposes (last column), as {eq}`autoencoders-angle-bound`
 # guarantees. For scale,
 # compare with how well the data determine the principal subspace in the first
@@ -315,21 +317,22 @@ for k in config.code_sizes:
 # %% [markdown]
 # ## The subspace, not the directions
 #
-# Every invertible $C \in \R^{k \times k}$ gives another global minimum,
-# $W_{\rm dec} \to W_{\rm dec} C$, $W_{\rm enc} \to C^{-1} W_{\rm enc}$, with the
+# Every invertible $\Gamma \in \R^{d_h \times d_h}$ gives another global minimum,
+# $W_{\mathrm{dec}} \to W_{\mathrm{dec}} \Gamma$, $W_{\mathrm{enc}} \to \Gamma^{-1} W_{\mathrm{enc}}$, with the
 # same reconstructions. The weights are therefore a *mixture* of principal
 # directions, with no order of importance. The directions themselves can
 # still be recovered from the weights {cite}`plaut2018`. The simplest route:
-# take an orthonormal basis $Q$ of the decoder's columns (QR decomposition),
-# diagonalise the $k \times k$ matrix $Q^\top S Q$, and rotate $Q$ by its
-# eigenvectors ({ref}`autoencoders-ex-recover`).
+# take an orthonormal basis $\hat U$ of the decoder's columns (QR decomposition;
+# `Q` in the code), diagonalise the $d_h \times d_h$ matrix
+# $\hat U^\top S \hat U = V \Delta V^\top$, and rotate $\hat U$ by its
+# eigenvectors, $\hat U V$ ({ref}`autoencoders-ex-recover`).
 
 # %%
-W_dec = linear_models[config.k_show].decoder.weight.detach().double().cpu().numpy()  # (D, k)
-Q, _ = np.linalg.qr(W_dec)                          # orthonormal basis of the decoder's column space
-ritz_values, V = eigh(Q.T @ S @ Q)                  # the k x k problem
+W_dec = linear_models[config.k_show].decoder.weight.detach().double().cpu().numpy()  # (d, d_h)
+Q, _ = np.linalg.qr(W_dec)                          # U_hat: orthonormal basis of the decoder's column space
+ritz_values, V = eigh(Q.T @ S @ Q)                  # the d_h x d_h problem U_hat^T S U_hat = V Delta V^T
 ritz_values, V = ritz_values[::-1], V[:, ::-1]
-U_recovered = Q @ V                                 # (D, k): estimates of u_1 .. u_k
+U_recovered = Q @ V                                 # U_hat V, (d, d_h): estimates of u_1 .. u_{d_h}
 cos_weights = np.abs(W_dec / np.linalg.norm(W_dec, axis=0)).T @ U[:, :config.k_show]   # |cos| (column, u_j)
 cos_recovered = np.abs(np.sum(U_recovered * U[:, :config.k_show], axis=0))             # |cos(u_j, recovered u_j)|
 print("largest |cos| between each decoder column and any u_j:", np.round(cos_weights.max(axis=1), 2))
@@ -340,26 +343,26 @@ print("recovered values:", np.round(ritz_values, 3))
 
 # %%
 def signed_grid(vectors):
-    """Scale each column to [-1, 1] for display, shape (k, 784)."""
+    """Scale each column to [-1, 1] for display, shape (d_h, 784)."""
     v = vectors.T
     return v / np.abs(v).max(axis=1, keepdims=True)
 
 
 fig, axes = plt.subplots(3, 1, figsize=(config.k_show * 0.75, 3 * 1.0))
 for ax, vectors, title in zip(axes, [U[:, :config.k_show], W_dec, U_recovered],
-                              ["principal directions $u_1, \\dots, u_k$", "decoder columns (learned weights)",
+                              ["principal directions $\\mathbf{u}_1, \\dots, \\mathbf{u}_{d_h}$", "decoder columns (learned weights)",
                                "recovered from the decoder"]):
     image_grid(signed_grid(vectors), nrow=config.k_show, ax=ax, value_range=(-1, 1), cmap="RdBu_r", title=title)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure.** Top: the first $k = 8$ principal directions (red positive, blue
+# **Figure.** Top: the first $d_h = 8$ principal directions (red positive, blue
 # negative; the sign of each is arbitrary). Middle: the columns of the trained
 # decoder, which span the same subspace but are mixtures of the principal
 # directions (each column's cosine with every single $\mathbf{u}_j$ is well
 # below 1, printed above). Bottom: the directions recovered from the
-# decoder by the $k \times k$ eigenproblem, which match the top row up to
+# decoder by the $d_h \times d_h$ eigenproblem, which match the top row up to
 # sign, with the eigenvalues $\lambda_1, \dots, \lambda_8$ recovered as well.
 # How accurately this works depends on how well the learned subspace matches
 # the principal one, and so again on the eigenvalue gaps.
@@ -367,21 +370,22 @@ plt.show()
 # %% [markdown]
 # ## A nonlinear autoencoder
 #
-# Now the encoder and decoder are multilayer perceptrons, $784 \to 256 \to k$
-# with a ReLU hidden layer and a linear code, and $k \to 256 \to 784$ with a
+# Now the encoder $\enc_\phi$ and the decoder $\dec_\theta$ of
+# {eq}`autoencoders-encoder-decoder` are multilayer perceptrons, $784 \to 256 \to d_h$
+# with a ReLU hidden layer and a linear code, and $d_h \to 256 \to 784$ with a
 # ReLU hidden layer and a sigmoid output, trained on the pixels in $[0, 1]$ with
 # the same squared error {eq}`autoencoders-reconstruction-loss`. The reconstruction is no
-# longer confined to a $k$-dimensional linear subspace: it is a curved
-# $k$-dimensional surface in pixel space, and Eckart–Young no longer bounds it.
+# longer confined to a $d_h$-dimensional linear subspace: it is a curved
+# $d_h$-dimensional surface in pixel space, and Eckart–Young no longer bounds it.
 
 # %%
 class MLPAutoencoder(nn.Module):
-    """Encoder 784 -> 256 -> k (ReLU, linear code); decoder k -> 256 -> 784 (ReLU, sigmoid output)."""
+    """Encoder 784 -> 256 -> d_h (ReLU, linear code); decoder d_h -> 256 -> 784 (ReLU, sigmoid output); D = d, k = d_h."""
 
     def __init__(self, D: int, k: int, hidden: int):
         super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(D, hidden), nn.ReLU(), nn.Linear(hidden, k))     # 784 => 256 => k
-        self.decoder = nn.Sequential(nn.Linear(k, hidden), nn.ReLU(), nn.Linear(hidden, D), nn.Sigmoid())  # k => 256 => 784
+        self.encoder = nn.Sequential(nn.Linear(D, hidden), nn.ReLU(), nn.Linear(hidden, k))     # 784 => 256 => d_h
+        self.decoder = nn.Sequential(nn.Linear(k, hidden), nn.ReLU(), nn.Linear(hidden, D), nn.Sigmoid())  # d_h => 256 => 784
 
     def forward(self, x):
         return self.decoder(self.encoder(x))
@@ -411,7 +415,7 @@ ax.plot(ks, [linear_test_mse[k] for k in ks], "x--", ms=9, label="linear autoenc
 ax.plot(ks, [mlp_test_mse[k] for k in ks], "s-", label="nonlinear autoencoder")
 ax.set_xscale("log", base=2)
 ax.set_xticks(ks, [str(k) for k in ks])
-ax.set_xlabel("code size $k$")
+ax.set_xlabel("code size $d_h$")
 ax.set_ylabel("test MSE per pixel")
 ax.legend()
 plt.show()
@@ -419,7 +423,7 @@ plt.show()
 # %% [markdown]
 # **Figure.** Test reconstruction error against code size. The linear
 # autoencoder's crosses sit on PCA's circles: same model class, same optimum.
-# The nonlinear autoencoder reconstructs the test digits better at every $k$
+# The nonlinear autoencoder reconstructs the test digits better at every $d_h$
 # we tried.
 
 # %%
@@ -427,30 +431,30 @@ idx = np.random.default_rng(0).choice(len(x_test01), size=config.num_show, repla
 with torch.no_grad():
     originals = x_test01[idx].cpu().numpy()
     Uk = U[:, :config.k_show]
-    pca_rec = (X_test[idx] @ Uk @ Uk.T) + x_mean.cpu().numpy()                       # U_k U_k^T (x - mean) + mean
+    pca_rec = (X_test[idx] @ Uk @ Uk.T) + x_mean.cpu().numpy()                       # U_{d_h} U_{d_h}^T (x - x_bar) + x_bar
     lin_rec = (linear_models[config.k_show](xc_test[idx]) + x_mean).cpu().numpy()
     mlp_rec = mlp_models[config.k_show](x_test01[idx]).cpu().numpy()
 fig, axes = plt.subplots(4, 1, figsize=(config.num_show * 0.7, 4 * 1.0))
 for ax, images, title in zip(axes, [originals, pca_rec, lin_rec, mlp_rec],
-                             ["test digits", f"PCA, k = {config.k_show}", f"linear autoencoder, k = {config.k_show}",
-                              f"nonlinear autoencoder, k = {config.k_show}"]):
+                             ["test digits", f"PCA, $d_h$ = {config.k_show}", f"linear autoencoder, $d_h$ = {config.k_show}",
+                              f"nonlinear autoencoder, $d_h$ = {config.k_show}"]):
     image_grid(np.clip(images, 0.0, 1.0), nrow=config.num_show, ax=ax, title=title)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure.** Ten test digits (top) and their reconstructions from $k = 8$
+# **Figure.** Ten test digits (top) and their reconstructions from $d_h = 8$
 # numbers. PCA and the linear autoencoder give the same blurred images, sums of
 # eight smooth principal directions around the mean digit; the nonlinear
 # autoencoder's digits are sharper and more often the right digit.
 #
 # **What this does and does not show.** With the same number of code units,
 # a nonlinear encoder and decoder reconstruct unseen digits with a markedly
-# smaller error than the best linear code (about half of PCA's from $k = 8$
+# smaller error than the best linear code (about half of PCA's from $d_h = 8$
 # on, in our book-scale run), as Hinton and Salakhutdinov showed
 # with deep autoencoders {cite}`hinton2006`. The comparison is not a like-for-like
 # contest of *methods*: the nonlinear autoencoder has about
-# $2 \times (784 \times 256 + 256 \times k)$ weights against PCA's $784\,k$, it
+# $2 \times (784 \times 256 + 256 \times d_h)$ weights against PCA's $784\,d_h$, it
 # was trained with a learning rate chosen by a short search, and its test error
 # is larger than its training error (printed above), the mark of a model
 # that has begun to fit the particular training digits. PCA has a closed-form,
@@ -465,11 +469,11 @@ plt.show()
 # - PCA's training reconstruction error equals the Eckart–Young sum of the
 #   discarded covariance eigenvalues, {eq}`autoencoders-eckart-young`.
 # - A linear autoencoder trained with Adam on the squared error reaches that
-#   floor and no lower; its decoder spans the top-$k$ principal subspace, up to
+#   floor and no lower; its decoder spans the top-$d_h$ principal subspace, up to
 #   angles that the bound {eq}`autoencoders-angle-bound` ties to the excess error and the
 #   eigenvalue gap.
 # - Its weights are an arbitrary invertible mixture of the principal directions;
-#   a $k \times k$ eigenproblem recovers the directions.
+#   a $d_h \times d_h$ eigenproblem recovers the directions.
 # - A small nonlinear autoencoder beats all linear codes at every code size
 #   here, because digits lie near a curved surface, not a flat subspace.
 # - None of these models can generate digits: there is no distribution over
@@ -491,8 +495,8 @@ plt.show()
 # :class: dropdown
 #
 # With the default initialisation the encoder's weights are small and the
-# decoder's large (entries of size $1/\sqrt{784}$ and $1/\sqrt{k}$), and the
-# product $W_{\rm dec}W_{\rm enc}$ starts far from any projection. Training
+# decoder's large (entries of size $1/\sqrt{784}$ and $1/\sqrt{d_h}$), and the
+# product $W_{\mathrm{dec}}W_{\mathrm{enc}}$ starts far from any projection. Training
 # still lowers the loss, but in our runs with the book-scale budget the
 # largest principal angle stayed at tens of degrees (up to about $75°$) for
 # most code sizes while the other angles were small, and the excess training
@@ -500,11 +504,11 @@ plt.show()
 # code has found all but one of the top directions, and its last direction
 # points elsewhere. That is the neighbourhood of one of Baldi and Hornik's
 # saddle points {cite}`baldi1989`, a projection onto a set of eigenvectors
-# that is not the top $k$: the gradient is small there, and the way down
+# that is not the top $d_h$: the gradient is small there, and the way down
 # (rotating towards the missing direction) is shallow when the eigenvalue gap
 # is small. More epochs or a larger learning rate eventually escape, because
 # the saddles are strict. The orthonormal start is a projection of full rank
-# $k$ with balanced encoder and decoder, and converges much faster.
+# $d_h$ with balanced encoder and decoder, and converges much faster.
 # ```
 #
 # ```{exercise}
@@ -519,14 +523,14 @@ plt.show()
 # ```{solution} autoencoders-ex-autoencoder-pca-torch-nl-linear
 # :class: dropdown
 #
-# Without the ReLUs the encoder $784 \to 256 \to k$ is a product of linear
-# maps, hence a linear map of rank at most $k$, and so is the decoder before
-# its sigmoid: the reconstruction is $\operatorname{sigmoid}(A\x + \mathbf{c})$
-# with $\operatorname{rank} A \le k$. The sigmoid is a fixed, pixel-wise
+# Without the ReLUs the encoder $784 \to 256 \to d_h$ is a product of linear
+# maps, hence a linear map of rank at most $d_h$, and so is the decoder before
+# its sigmoid: the reconstruction is $\sigmoid(A\x + \mathbf{b})$
+# with $\operatorname{rank} A \le d_h$. The sigmoid is a fixed, pixel-wise
 # nonlinearity; it lets the model saturate background pixels at 0 and strokes
 # at 1, so the error lands below PCA's (in our runs about 13 % lower at
-# $k = 8$) but well above the ReLU autoencoder's. Removing the sigmoid as well
-# gives a deep *linear* autoencoder: its reconstruction is still a rank-$k$
+# $d_h = 8$) but well above the ReLU autoencoder's. Removing the sigmoid as well
+# gives a deep *linear* autoencoder: its reconstruction is still a rank-$d_h$
 # linear map, so Eckart–Young bounds its error below by PCA's, and every
 # global minimum again spans the principal subspace (the argument in
 # {doc}`theory` uses only the rank of the reconstruction map, not the number

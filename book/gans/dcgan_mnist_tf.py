@@ -82,8 +82,8 @@ seed_everything(0)
 # Every number that changes with the scale sits in the next cell. The `full`
 # values are the tutorial's: 50 epochs over the 60,000 training digits in
 # batches of 256, generator widths (256, 128, 64), discriminator widths
-# (64, 128), and Adam with learning rate $10^{-4}$ and Keras's default
-# $\beta_1 = 0.9$. The `book` values, and why they differ, are discussed in
+# (64, 128), and Adam with learning rate $\eta = 10^{-4}$ and Keras's default
+# `beta_1=0.9`. The `book` values, and why they differ, are discussed in
 # [](gans-dcgan-differences) at the end.
 
 # %%
@@ -129,7 +129,7 @@ print(f"training digits: {train_images.shape}, pixel range [{train_images.min():
 # ## The generator
 #
 # The generator $G$ maps a noise vector $\h \sim \ph = \N(0, \I)$ in
-# $\R^{100}$ to an image. A dense layer turns $\h$ into $7 \times 7$ feature
+# $\R^{d_h}$, $d_h = 100$ (the tutorial's `noise_dim`), to an image. A dense layer turns $\h$ into $7 \times 7$ feature
 # maps; two transposed convolutions with stride 2 then double the resolution
 # twice, $7 \to 14 \to 28$, while the number of channels falls, and a final
 # $\tanh$ puts the pixels in $(-1, 1)$. Between the layers sit batch
@@ -141,7 +141,7 @@ print(f"training digits: {train_images.shape}, pixel range [{train_images.min():
 # tutorial's widths.
 
 # %%
-noise_dim = 100  # dimension of the noise h, as in the tutorial
+noise_dim = 100  # d_h, the dimension of the noise h, as in the tutorial
 
 
 def make_generator_model(filters=config.gen_filters):
@@ -184,7 +184,7 @@ generator.summary()
 # memorising the training digits and from winning the game too early); a dense
 # layer then gives one number per image. That number is a **logit**
 # $\ell(\x)$, not a probability: the discriminator's probability that $\x$ is
-# real is $D(\x) = \sigma(\ell(\x))$, with $\sigma$ the logistic sigmoid, and
+# real is $D(\x) = \sigmoid(\ell(\x))$, with $\sigmoid$ the logistic sigmoid, and
 # the losses below take the logit directly, which is numerically safer than
 # taking the logarithm of a sigmoid.
 
@@ -228,29 +228,29 @@ print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in [{x_fake.numpy().min
 # ## The losses
 #
 # With the binary cross-entropy of a logit $\ell$ and a label $y$,
-# $\mathrm{BCE}(\ell, y) = -\left[y \log \sigma(\ell) + (1 - y) \log(1 - \sigma(\ell))\right]$,
+# $\mathrm{BCE}(\ell, y) = -\left[y \log \sigmoid(\ell) + (1 - y) \log(1 - \sigmoid(\ell))\right]$,
 # the discriminator's loss on a minibatch of $B$ real digits $\x_i$ and $B$
 # generated digits $G(\h_i)$ is
 #
 # $$
-# L_D = \frac1B \sum_i \mathrm{BCE}(\ell(\x_i), 1) + \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 0)
+# \mathcal{L}_D = \frac1B \sum_i \mathrm{BCE}(\ell(\x_i), 1) + \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 0)
 #     = -\frac1B \sum_i \left[\log D(\x_i) + \log\left(1 - D(G(\h_i))\right)\right],
 # $$
 #
 # minus the minibatch estimate of the value function {eq}`gans-value-function`:
-# descending $L_D$ ascends $v$, as the discriminator should in the minimax
+# descending $\mathcal{L}_D$ ascends $v$, as the discriminator should in the minimax
 # game {eq}`gans-minimax`. The generator is trained on the non-saturating loss
 # {eq}`gans-nonsaturating-loss`, the cross-entropy of its digits with the
 # label "real",
 #
 # $$
-# L_G = \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 1) = -\frac1B \sum_i \log D(G(\h_i)).
+# \mathcal{L}_G^{\mathrm{ns}} = \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 1) = -\frac1B \sum_i \log D(G(\h_i)).
 # $$
 #
 # At the global optimum $\pg = \pr$, the best discriminator is
 # $D^* = \tfrac12$ everywhere {eq}`gans-optimal-discriminator`, a logit of 0.
-# There $L_D = 2 \log 2 = \log 4 \approx 1.386$ nats (that is $-v$ at the value
-# $-\log 4$ of {eq}`gans-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$
+# There $\mathcal{L}_D = 2 \log 2 = \log 4 \approx 1.386$ nats (that is $-v$ at the value
+# $-\log 4$ of {eq}`gans-loss-at-optimum`) and $\mathcal{L}_G^{\mathrm{ns}} = \log 2 \approx 0.693$
 # nats. The cell checks both numbers on logits of 0.
 
 # %%
@@ -363,9 +363,9 @@ plt.show()
 
 # %% [markdown]
 # **Figure.** Training curves, averaged over each epoch. (a) The generator's
-# loss $L_G$ and the discriminator's loss $L_D$; the dotted lines are their
+# loss $\mathcal{L}_G^{\mathrm{ns}}$ and the discriminator's loss $\mathcal{L}_D$; the dotted lines are their
 # values at the global optimum, $\log 2$ and $\log 4$. (b) The discriminator's
-# mean output $D = \sigma(\ell)$ on real digits and on generated digits; the
+# mean output $D = \sigmoid(\ell)$ on real digits and on generated digits; the
 # dotted line is $D^* = \tfrac12$. The outputs are taken in training mode,
 # with dropout active, on the minibatches of each step.
 #
@@ -373,8 +373,8 @@ plt.show()
 # not a minimisation (see {doc}`theory`). In the first epoch the discriminator
 # wins easily, with $D(\x)$ high and $D(G(\h))$ low. Then the generator catches
 # up and the two settle into a stalemate in which the discriminator keeps a
-# small edge: $D(\x)$ stays above $\tfrac12$ and $D(G(\h))$ below, $L_D$ below
-# $\log 4$ and $L_G$ above $\log 2$. The edge says that $\pg \neq \pr$ yet,
+# small edge: $D(\x)$ stays above $\tfrac12$ and $D(G(\h))$ below, $\mathcal{L}_D$ below
+# $\log 4$ and $\mathcal{L}_G^{\mathrm{ns}}$ above $\log 2$. The edge says that $\pg \neq \pr$ yet,
 # but the curves cannot say how good the samples are; for that we look at the
 # samples and measure them.
 
@@ -405,7 +405,7 @@ plt.show()
 #   kernel, between `num_mmd` generated and `num_mmd` test digits. An
 #   estimate means something only next to its noise floor, so we also
 #   compute it (`genmod.metrics.mmd2_against_real`) between two disjoint sets of `num_mmd` test digits, with the
-#   same kernel: the bandwidth $\sigma$ is the median pairwise distance
+#   same kernel: the bandwidth $\sigma_\kappa$ is the median pairwise distance
 #   between real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
 #   {eq}`gans-frechet` between the judge's features of the samples and of the
@@ -418,12 +418,12 @@ plt.show()
 
 # %%
 noise = tf.random.normal([config.num_samples, noise_dim])                       # h ~ N(0, I)
-generated = generator.predict(noise, batch_size=500, verbose=0)          # (N, 28, 28, 1) in (-1, 1)
-samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (N, 28, 28) in [0, 1]
+generated = generator.predict(noise, batch_size=500, verbose=0)          # (n, 28, 28, 1) in (-1, 1)
+samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (n, 28, 28) in [0, 1]
 
-x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (M, 784) in [0, 1]
+x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (n_test, 784) in [0, 1]
 mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)           # eq. gans-mmd, one kernel for both values
-print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
+print(f"MMD^2 (Gaussian kernel, bandwidth {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
@@ -470,7 +470,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # The `full` scale is the tutorial's run: 50 epochs over the 60,000 MNIST
 # training digits with batches of 256 (about 11,700 steps per network),
 # generator widths (256, 128, 64), discriminator widths (64, 128), and Adam
-# with learning rate $10^{-4}$ and $\beta_1 = 0.9$ for both networks. On one
+# with learning rate $\eta = 10^{-4}$ and `beta_1=0.9` for both networks. On one
 # GPU it takes minutes; on a 2-core CPU it would take hours. The `book` scale
 # keeps the architecture family (every layer, kernel size, stride,
 # normalisation and activation), the losses and the training step, and
@@ -484,7 +484,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # | gradient steps per network | about 11,700 | 3,750 (offline) |
 # | generator widths | (256, 128, 64) | (64, 32, 16) |
 # | discriminator widths | (64, 128) | (64, 128) |
-# | Adam | $10^{-4}$, $\beta_1 = 0.9$ | $2 \times 10^{-4}$, $\beta_1 = 0.5$ |
+# | Adam | $\eta = 10^{-4}$, `beta_1=0.9` | $\eta = 2 \times 10^{-4}$, `beta_1=0.5` |
 #
 # The generator is four times narrower in every layer, which makes it about
 # fifteen times cheaper (see the exercise on cost below), while the
@@ -493,9 +493,9 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # digits; a (64, 64) discriminator trained for more epochs at the same cost,
 # and a generator twice as wide trained for fewer epochs, scored about the
 # same as the `book` setting. Smaller batches give more gradient steps for
-# the same arithmetic. The larger learning rate with $\beta_1 = 0.5$ is the
+# the same arithmetic. The larger learning rate with `beta_1=0.5` is the
 # setting of the DCGAN paper, whose authors found that the default
-# $\beta_1 = 0.9$ made training oscillate {cite}`radford2016`. Without a GPU
+# `beta_1=0.9` made training oscillate {cite}`radford2016`. Without a GPU
 # the `full` scale still trains on the digits that `genmod.load_mnist` found
 # (offline: 8,000, so about 1,600 steps). The tutorial also saves a
 # checkpoint every 15 epochs and an animated GIF of the fixed-noise samples;
@@ -509,9 +509,9 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #   noise vector into an image with a dense layer and transposed convolutions
 #   ($7 \to 14 \to 28$ pixels), the discriminator shrinks an image to one logit
 #   with strided convolutions.
-# - The two losses are binary cross-entropies on logits: $L_D$ labels real
+# - The two losses are binary cross-entropies on logits: $\mathcal{L}_D$ labels real
 #   digits 1 and generated digits 0 (minus the value function
-#   {eq}`gans-value-function`), $L_G$ labels generated digits 1 (the
+#   {eq}`gans-value-function`), $\mathcal{L}_G^{\mathrm{ns}}$ labels generated digits 1 (the
 #   non-saturating loss {eq}`gans-nonsaturating-loss`). Two gradient tapes in
 #   one `@tf.function` update both networks from one forward pass.
 # - The losses settle near, not at, their values at the optimum ($\log 4$ and
@@ -525,8 +525,8 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```{exercise}
 # :label: gans-ex-dcgan-mnist-tf-saturating
-# Replace the generator's loss by the saturating loss of the minimax game
-# {eq}`gans-minimax`, that is, minimise $\frac1B \sum_i \log(1 - D(G(\h_i)))$.
+# Replace the generator's loss by the saturating loss $\mathcal{L}_G^{\mathrm{sat}}$
+# {eq}`gans-saturating-loss` of the minimax game {eq}`gans-minimax`, that is, minimise $\frac1B \sum_i \log(1 - D(G(\h_i)))$.
 # Write it with `cross_entropy` in one line, train at `book` settings, and
 # compare $D(G(\h))$ in the first epochs and the samples with the
 # non-saturating run. Explain the difference with the derivative of each
@@ -535,10 +535,10 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```{solution} gans-ex-dcgan-mnist-tf-saturating
 # :class: dropdown
-# Since $\mathrm{BCE}(\ell, 0) = -\log(1 - \sigma(\ell))$, the saturating loss
+# Since $\mathrm{BCE}(\ell, 0) = -\log(1 - \sigmoid(\ell))$, the saturating loss
 # is `return -cross_entropy(tf.zeros_like(fake_output), fake_output)` in
 # `generator_loss`. Its derivative with respect to the logit $\ell$ of a
-# generated digit is $-\sigma(\ell) = -D(G(\h))$, which vanishes when the
+# generated digit is $-\sigmoid(\ell) = -D(G(\h))$, which vanishes when the
 # discriminator rejects the generated digits with confidence, exactly what it
 # learns to do in the first steps. The generator then gets little gradient:
 # $D(G(\h))$ stays near 0 and the samples stay smudges for longer, or for the
@@ -549,11 +549,11 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```{exercise}
 # :label: gans-ex-dcgan-mnist-tf-cost
-# A convolution with a $k \times k$ kernel from $C_\mathrm{in}$ to
-# $C_\mathrm{out}$ channels does $H W k^2 C_\mathrm{in} C_\mathrm{out}$
-# multiply-adds, with $H \times W$ its *output* size; a transposed
-# convolution, the gradient of a convolution, does the same with $H \times W$
-# its *input* size. Count the multiply-adds per digit of the generator and of
+# A convolution with a $5 \times 5$ kernel from $C_\mathrm{in}$ to
+# $C_\mathrm{out}$ channels does $25\, C_\mathrm{in} C_\mathrm{out}$
+# multiply-adds per pixel of its *output*; a transposed
+# convolution, the gradient of a convolution, does the same per pixel of
+# its *input*. Count the multiply-adds per digit of the generator and of
 # the discriminator at the tutorial's widths and at the `book` widths. Which
 # layers dominate, and why does narrowing every layer of the generator four
 # times make it about fifteen times cheaper rather than sixteen?
@@ -582,7 +582,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # :label: gans-ex-dcgan-mnist-tf-frozen-generator
 # Freeze the trained generator and train the discriminator alone for a few
 # epochs (a training step that updates only the discriminator). What happens
-# to $D(\x)$, $D(G(\h))$ and $L_D$, and what would they converge to if the
+# to $D(\x)$, $D(G(\h))$ and $\mathcal{L}_D$, and what would they converge to if the
 # generator were perfect? What does this say about the trained generator?
 # ```
 #
@@ -591,13 +591,13 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # With the generator frozen, training the discriminator is ordinary binary
 # classification between real and generated digits, and it approaches the
 # optimal discriminator {eq}`gans-optimal-discriminator` for this fixed $\pg$,
-# within its capacity: $D(\x)$ rises, $D(G(\h))$ falls, and $L_D$ drops
+# within its capacity: $D(\x)$ rises, $D(G(\h))$ falls, and $\mathcal{L}_D$ drops
 # clearly below $\log 4$, because the generated digits can still be told
 # from real ones. For a perfect generator, $\pg = \pr$, the best
-# discriminator is $D^* = \tfrac12$ everywhere and $L_D$ cannot fall below
-# $\log 4$ (in expectation). By {eq}`gans-loss-at-optimum`, $\log 4 - L_D$ at
-# the optimum is $2\,\JS{\pr}{\pg}$, so how far $L_D$ falls is a lower-bound
-# estimate of twice the Jensen–Shannon divergence. Measure $L_D$ on held-out
+# discriminator is $D^* = \tfrac12$ everywhere and $\mathcal{L}_D$ cannot fall below
+# $\log 4$ (in expectation). By {eq}`gans-loss-at-optimum`, $\log 4 - \mathcal{L}_D$ at
+# the optimum is $2\,\JS{\pr}{\pg}$, so how far $\mathcal{L}_D$ falls is a lower-bound
+# estimate of twice the Jensen–Shannon divergence. Measure $\mathcal{L}_D$ on held-out
 # digits, and with dropout off, since a discriminator can also overfit.
 # ```
 #

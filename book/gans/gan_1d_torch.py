@@ -115,12 +115,14 @@ p_g = stats.norm(config.mu_g, config.sigma_g)
 # D^*(x) = \frac{\pr(x)}{\pr(x) + \pg(x)} .
 # $$
 #
-# Our discriminator is a small multilayer perceptron that outputs the logit
+# Here both distributions have ordinary (Lebesgue) densities, and $\pr(x)$, $\pg(x)$
+# denote them; {doc}`theory` takes densities with respect to $\nu = \pr + \pg$,
+# which give the same ratio. Our discriminator is a small multilayer perceptron that outputs the logit
 # $\ell(x)$, with $D(x) = \sigmoid(\ell(x))$; the loss works on logits
 # (`logsigmoid`), which is the numerically stable way to compute
 # $\log \sigmoid$. The GAN losses are used by later notebooks too, so they live
-# in the book's package, `genmod.gan`; here is the discriminator's, minus the
-# value function on a minibatch: Every step draws fresh samples, so the network is fitted
+# in the book's package, `genmod.gan`; here is the discriminator's loss, minus the
+# value function on a minibatch. Every step draws fresh samples, so the network is fitted
 # to the distributions, not to a finite data set.
 
 # %%
@@ -167,8 +169,8 @@ print(f"discriminator loss (= -v) over the last 100 steps: {np.mean(loss_history
 # We compare the trained $D$ with $D^*$ on a grid. Far from both densities
 # $D$ is never trained and may be anything (the value function does not
 # depend on it there), so we measure the error where the mixture
-# $m = \tfrac12(\pr + \pg)$ carries mass, $m(x) > 0.01$, and also as the
-# average $\int m(x)\,\lvert D(x) - D^*(x) \rvert\,dx$.
+# $p_m = \tfrac12(\pr + \pg)$ carries mass, $p_m(x) > 0.01$, and also as the
+# average $\int p_m(x)\,\lvert D(x) - D^*(x) \rvert\,dx$.
 
 # %%
 def d_optimal(x):
@@ -186,13 +188,13 @@ def d_trained(x):
 
 x_grid = np.linspace(-5.0, 6.5, 1151)
 dx = x_grid[1] - x_grid[0]
-m_grid = 0.5 * (p_r.pdf(x_grid) + p_g.pdf(x_grid))  # mixture density m(x)
+m_grid = 0.5 * (p_r.pdf(x_grid) + p_g.pdf(x_grid))  # mixture density p_m(x)
 error = np.abs(d_trained(x_grid) - d_optimal(x_grid))
 region = m_grid > 0.01
-print(f"region where m(x) > 0.01: [{x_grid[region].min():.2f}, {x_grid[region].max():.2f}]")
+print(f"region where p_m(x) > 0.01: [{x_grid[region].min():.2f}, {x_grid[region].max():.2f}]")
 print(f"max |D - D*| on the region: {error[region].max():.4f}")
 print(f"mean |D - D*| on the region: {error[region].mean():.4f}")
-print(f"m-weighted mean |D - D*|:   {np.sum(m_grid * error) * dx:.4f}")
+print(f"p_m-weighted mean |D - D*|: {np.sum(m_grid * error) * dx:.4f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
 density_1d(x_grid, {"$p_r$": p_r.pdf(x_grid), "$p_g$": p_g.pdf(x_grid)}, ax=axes[0],
@@ -209,7 +211,7 @@ plt.show()
 # **Figure.** Left: the data density $\pr$ and the generator density $\pg$.
 # Right: the analytic optimal discriminator $D^*$ {eq}`gans-optimal-discriminator`
 # and the trained discriminator; the shaded band is the region where
-# $m(x) > 0.01$. The two curves lie on top of each other where there are
+# $p_m(x) > 0.01$. The two curves lie on top of each other where there are
 # samples to learn from. Beyond $x \approx 4$ they part: $\pr$ is narrower
 # than $\pg$, so far to the right of $\mu_r$ the generator is again more
 # likely than the data and $D^*$ falls back to 0, but almost no samples fall
@@ -230,7 +232,7 @@ plt.show()
 #
 # We check it with two independent quadratures (`scipy.integrate.quad`): the
 # left-hand side integrates the value function with $D^*$ inserted; the
-# right-hand side computes $\JS{\pr}{\pg} = \tfrac12\KL{\pr}{m} + \tfrac12\KL{\pg}{m}$
+# right-hand side computes $\JS{\pr}{\pg} = \tfrac12\KL{\pr}{p_m} + \tfrac12\KL{\pg}{p_m}$
 # from its definition, without any discriminator.
 
 # %%
@@ -250,12 +252,12 @@ def value_at_optimum(p, q):
 
 
 def js_divergence(p, q):
-    """JS(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q)/2, by quadrature."""
+    """JS(p || q) = 1/2 KL(p || p_m) + 1/2 KL(q || p_m), p_m = (p + q)/2, by quadrature."""
     def kl_to_mixture(a, b):
         def integrand(x):
             log_a = a.logpdf(x)
             log_m = np.logaddexp(log_a, b.logpdf(x)) - np.log(2.0)
-            return np.exp(log_a) * (log_a - log_m)  # a log(a / m)
+            return np.exp(log_a) * (log_a - log_m)  # a log(a / p_m)
         lo, hi = integration_limits(a, b)
         return integrate.quad(integrand, lo, hi, points=[a.mean(), b.mean()], limit=200)[0]
     return 0.5 * kl_to_mixture(p, q) + 0.5 * kl_to_mixture(q, p)
@@ -271,8 +273,8 @@ print(f"v(G, D*) when p_g = p_r:           {value_at_optimum(p_r, p_r):.8f}   (-
 # %% [markdown]
 # The trained discriminator is not exactly $D^*$, so its value is at most
 # $v(G, D^*)$. We estimate both by Monte Carlo on the same samples,
-# $\hat v(G, D) = \frac1N \sum_i \log D(x_i^{(r)}) + \frac1N \sum_i \log\left(1 - D(x_i^{(g)})\right)$,
-# and report the statistical error. Using the same samples for both makes
+# $\hat v(G, D) = \frac1n \sum_i \log D(x_i^{(r)}) + \frac1n \sum_i \log\left(1 - D(x_i^{(g)})\right)$
+# with $n$ = `num_mc` samples of each, and report the statistical error. Using the same samples for both makes
 # their difference precise: it equals an average of Bernoulli KL divergences
 # between $D^*(x)$ and $D(x)$, weighted by $\pr + \pg$, so it is never negative.
 
@@ -299,8 +301,9 @@ print(f"v(G, D*) - v(G, D), same samples: {gap.mean():.5f} +- {gap.std() / np.sq
 # and plays against the discriminator trained there. Each step makes one
 # discriminator update (ascending $v$) and one generator update on the
 # non-saturating loss {eq}`gans-nonsaturating-loss`,
-# $L_G = -\E_{h}[\log D(G(h))]$, the cross-entropy of the fakes with the label
-# "real" (Algorithm 1 of {cite}`goodfellow2014` with $k = 1$).
+# $\mathcal{L}_G^{\mathrm{ns}} = -\E_{h}[\log D(G(h))]$, the cross-entropy of the fakes with the label
+# "real": Algorithm 1 of {cite}`goodfellow2014` with $n_D = 1$ discriminator step per
+# generator step (Goodfellow et al. call it $k$).
 #
 # Since $\pg$ is known, we can follow the exact value at the optimal
 # discriminator, $2\,\JS{\pr}{\pg} - 2\log 2$, beside the Monte Carlo value at
@@ -413,7 +416,7 @@ plt.show()
 # where neither player puts samples, it is left over from earlier training).
 #
 # The curves do not settle exactly. Each player keeps reacting to the other's
-# last step, so the generator's parameters wander around $(\sigma_r, \mu_r)$ and
+# last step, so the generator's $\lvert a \rvert$ and $b$ wander around $\sigma_r$ and $\mu_r$, and
 # $D$ fluctuates around $\tfrac12$ by an amount set by the learning rates and
 # the minibatch noise; smaller learning rates at the `full` scale give smaller
 # fluctuations. In this game the generator really can reach $\pr$; with a
@@ -423,13 +426,15 @@ plt.show()
 # ## 4. Why the generator uses the non-saturating loss
 #
 # The generator can minimise its part of the value function, the saturating
-# loss {eq}`gans-saturating-loss` $\log(1 - D(G(h)))$, or the non-saturating
-# loss {eq}`gans-nonsaturating-loss` $-\log D(G(h))$. Both push $D(G(h))$ up.
+# loss $\mathcal{L}_G^{\mathrm{sat}}$ {eq}`gans-saturating-loss`, the mean of
+# $\log(1 - D(G(h)))$, or the non-saturating loss $\mathcal{L}_G^{\mathrm{ns}}$
+# {eq}`gans-nonsaturating-loss`, the mean of $-\log D(G(h))$. Both push $D(G(h))$ up.
 # Every gradient that reaches the generator passes through the
-# discriminator's logit $\ell$ on the fake sample:
-# $\nabla_\theta L = \frac{\partial L}{\partial \ell}\,\nabla_\theta \ell(G_\theta(h))$.
-# So we compare the two factors $\partial L / \partial \ell$ as functions of
-# $D(G(h)) = \sigma(\ell)$, computing them with autograd, not by hand.
+# discriminator's logit $\ell$ on the fake sample: for the loss $\mathcal{L}_G$ of
+# one sample (either of the two),
+# $\nabla_\theta \mathcal{L}_G = \frac{\partial \mathcal{L}_G}{\partial \ell}\,\nabla_\theta \ell(G_\theta(h))$.
+# So we compare the two factors $\partial \mathcal{L}_G / \partial \ell$ as functions of
+# $D(G(h)) = \sigmoid(\ell)$, computing them with autograd, not by hand.
 
 # %%
 logits = torch.linspace(-12.0, 12.0, 2001, dtype=torch.float64, requires_grad=True)
@@ -447,7 +452,7 @@ ax.set_xlim(1e-5, 1 - 1e-5)
 ax.set_xticks([1e-4, 1e-2, 0.5, 1 - 1e-2, 1 - 1e-4], ["$10^{-4}$", "$10^{-2}$", "0.5", "0.99", "0.9999"])
 ax.set_xticks([], minor=True)
 ax.axvspan(1e-5, 0.05, color="grey", alpha=0.15, label="$D$ rejects the fakes")
-ax.set(xlabel=r"$D(G(h)) = \sigma(\ell)$ (logit scale)", ylabel=r"$\partial L_G / \partial \ell$",
+ax.set(xlabel=r"$D(G(h)) = \mathrm{sigmoid}(\ell)$ (logit scale)", ylabel=r"$\partial \mathcal{L}_G / \partial \ell$",
        title="generator gradient through the logit")
 ax.legend(fontsize="small")
 plt.show()
@@ -469,7 +474,7 @@ for name, grad in (("saturating", grad_sat), ("non-saturating", grad_ns)):
 # That is exactly the situation at the start of training: a discriminator that
 # has learned to separate the two distributions assigns $D(G(h)) \approx 0$ to
 # most fakes, and the saturating loss, being flat there, gives the generator
-# almost no signal. With $D = \sigma(\ell)$, $\log(1 - D) = -\log(1 + e^{\ell})$
+# almost no signal. With $D = \sigmoid(\ell)$, $\log(1 - D) = -\log(1 + e^{\ell})$
 # tends to 0 as $\ell \to -\infty$: the loss *saturates*. The non-saturating
 # loss has the same fixed point (both are decreasing functions of $D(G(h))$, and
 # at $\pg = \pr$ both gradients vanish with $D^* = \tfrac12$), but it is steepest
@@ -478,8 +483,8 @@ for name, grad in (("saturating", grad_sat), ("non-saturating", grad_ns)):
 # Section 1:
 
 # %%
-losses = {"saturating": genmod.gan.generator_loss_saturating,         # L_G = E[log(1 - D(G(h)))], from the logits
-          "non-saturating": genmod.gan.generator_loss_nonsaturating}  # L_G = -E[log D(G(h))]
+losses = {"saturating": genmod.gan.generator_loss_saturating,         # L_G^sat = E[log(1 - D(G(h)))], from the logits
+          "non-saturating": genmod.gan.generator_loss_nonsaturating}  # L_G^ns = -E[log D(G(h))]
 genmod.show_source(genmod.gan.generator_loss_saturating)
 genmod.show_source(genmod.gan.generator_loss_nonsaturating)
 generator_start = affine_generator()
@@ -555,7 +560,7 @@ plt.show()
 # the same size, close to its learning rate, whatever the scale of a
 # consistent gradient, so both Adam runs move at about the same steady speed.
 # That rescue is
-# not guaranteed. It fails when the gradient is as small as Adam's $\epsilon$
+# not guaranteed. It fails when the gradient is as small as Adam's `eps`
 # ($10^{-8}$) or buried in minibatch noise, and the non-saturating loss avoids
 # the question altogether, which is why it is the default.
 #
@@ -629,17 +634,17 @@ plt.show()
 # ```{exercise}
 # :label: gans-ex-gan-1d-torch-logit-gradient
 #
-# Derive $\partial_\ell \log(1 - \sigma(\ell)) = -\sigma(\ell)$ and
-# $\partial_\ell(-\log\sigma(\ell)) = \sigma(\ell) - 1$, and check them against
+# Derive $\partial_\ell \log(1 - \sigmoid(\ell)) = -\sigmoid(\ell)$ and
+# $\partial_\ell(-\log\sigmoid(\ell)) = \sigmoid(\ell) - 1$, and check them against
 # `grad_sat` and `grad_ns` of Section 4.
 # ```
 #
 # ```{solution} gans-ex-gan-1d-torch-logit-gradient
 # :class: dropdown
 #
-# With $\sigma'(\ell) = \sigma(\ell)(1 - \sigma(\ell))$:
-# $\partial_\ell \log(1 - \sigma) = -\sigma'/(1 - \sigma) = -\sigma$ and
-# $\partial_\ell(-\log\sigma) = -\sigma'/\sigma = -(1 - \sigma) = \sigma - 1$.
+# With $\sigmoid'(\ell) = \sigmoid(\ell)(1 - \sigmoid(\ell))$:
+# $\partial_\ell \log(1 - \sigmoid) = -\sigmoid'/(1 - \sigmoid) = -\sigmoid$ and
+# $\partial_\ell(-\log\sigmoid) = -\sigmoid'/\sigmoid = -(1 - \sigmoid) = \sigmoid - 1$.
 # In code: `(grad_sat + d_of_logits).abs().max()` and
 # `(grad_ns - (d_of_logits - 1)).abs().max()` are both about $10^{-16}$ in
 # double precision.

@@ -79,7 +79,7 @@ seed_everything(0)
 # Configuration: every number that changes with the scale.
 # `full` is the reference run of Raschka et al. (2022), ch. 17: 100 epochs over the
 # 60,000 training digits, one hidden layer of 100 units in each network, uniform
-# noise, Adam with PyTorch's default settings (lr 1e-3, betas (0.9, 0.999)).
+# noise, Adam with PyTorch's default settings (lr 1e-3, betas=(0.9, 0.999)).
 # `book` differs in two places, to get recognisable digits of all classes from the
 # 8,000 offline digits in a few CPU minutes: 256 hidden units instead of 100, and
 # standard normal instead of uniform noise.
@@ -87,8 +87,8 @@ config = genmod.Config(
     num_train=pick(quick=2000, book=len(x_train), full=len(x_train)),                           # training digits used
     num_epochs=pick(quick=1, book=100, full=100),                                               # passes over those digits
     batch_size=pick(quick=64, book=64, full=64),                                                # digits per minibatch (real and fake alike)
-    z_size=pick(quick=20, book=20, full=20),                                                    # dimension k of the noise h
-    mode_z=pick(quick="normal", book="normal", full="uniform"),                                 # noise prior p_h: N(0, I) or U[-1, 1]^k
+    z_size=pick(quick=20, book=20, full=20),                                                    # d_h, the dimension of the noise h (z in Raschka et al.)
+    mode_z=pick(quick="normal", book="normal", full="uniform"),                                 # noise prior p_h: N(0, I) or uniform on [-1, 1]^d_h
     num_hidden_layers=pick(quick=1, book=1, full=1),                                            # hidden layers in each network
     gen_hidden_units=pick(quick=256, book=256, full=100),                                       # units per hidden layer of the generator
     disc_hidden_units=pick(quick=256, book=256, full=100),                                      # units per hidden layer of the discriminator
@@ -113,7 +113,7 @@ config = genmod.Config(
 # so 100 epochs here make about 13 % of the reference run's gradient steps.
 
 # %%
-x_real_all = images_to_tensor(x_train[:config.num_train], value_range=(-1, 1), flatten=True)  # (N, 784) in [-1, 1]
+x_real_all = images_to_tensor(x_train[:config.num_train], value_range=(-1, 1), flatten=True)  # (n, 784) in [-1, 1]
 train_loader = DataLoader(TensorDataset(x_real_all), batch_size=config.batch_size, shuffle=True, drop_last=True)
 print(f"training digits: {tuple(x_real_all.shape)}, pixel range "
       f"[{x_real_all.min():.0f}, {x_real_all.max():.0f}], {len(train_loader)} minibatches per epoch")
@@ -122,8 +122,9 @@ print(f"training digits: {tuple(x_real_all.shape)}, pixel range "
 # ## The two networks
 #
 # Both networks are multilayer perceptrons built by a factory function, as in
-# {cite}`raschka2022`. The **generator** $G$ maps a noise vector $\h \in \R^k$
-# to an image: hidden layers of linear maps and leaky ReLUs, then a linear
+# {cite}`raschka2022`. The **generator** $G$ maps a noise vector $\h \in \R^{d_h}$
+# to an image (Raschka et al. call the noise $\mathbf{z}$, hence `z_size` for $d_h$,
+# `mode_z` and `fixed_z` in the code): hidden layers of linear maps and leaky ReLUs, then a linear
 # layer to 784 outputs and $\tanh$. The **discriminator** $D$ maps an image to
 # the probability that it is real: hidden layers of linear maps, leaky ReLUs
 # and dropout with rate $\tfrac12$ (a regulariser that keeps $D$ from
@@ -169,7 +170,7 @@ for name, net in (("generator", generator), ("discriminator", discriminator)):
     print(f"{name}: {sum(p.numel() for p in net.parameters()):,} parameters")
 
 # %% [markdown]
-# The noise prior $\ph$ is either uniform on $[-1, 1]^k$ (the reference run) or
+# The noise prior $\ph$ is either uniform on $[-1, 1]^{d_h}$ (the reference run) or
 # the standard normal $\N(0, \I)$ (this notebook at `book` scale). A quick shape
 # check: a batch of noise goes through $G$ to images in $(-1, 1)$, and through
 # $D$ to probabilities in $(0, 1)$. Untrained, $D$ outputs about $\tfrac12$ for
@@ -186,7 +187,7 @@ def create_noise(batch_size, z_size, mode_z, device="cpu"):
 
 
 with torch.no_grad():
-    h = create_noise(config.batch_size, config.z_size, config.mode_z, device)  # (B, k)
+    h = create_noise(config.batch_size, config.z_size, config.mode_z, device)  # (B, d_h)
     x_fake = generator(h)                                  # (B, 784)
     d_fake = discriminator(x_fake)                         # (B, 1)
 print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f}, {x_fake.max():.2f}]"
@@ -196,33 +197,33 @@ print(f"h {tuple(h.shape)} -> G(h) {tuple(x_fake.shape)} in [{x_fake.min():.2f},
 # ## The training step
 #
 # Written with the binary cross-entropy
-# $\mathrm{BCE}(p, y) = -\left[y \log p + (1 - y) \log(1 - p)\right]$, the
+# $\mathrm{BCE}(r, y) = -\left[y \log r + (1 - y) \log(1 - r)\right]$ of a probability $r$ and a label $y$, the
 # discriminator's loss on a minibatch of $B$ real digits $\x_i$ and $B$
 # generated digits $G(\h_i)$ is
 #
 # $$
-# L_D = \frac1B \sum_i \mathrm{BCE}(D(\x_i), 1) + \frac1B \sum_i \mathrm{BCE}(D(G(\h_i)), 0)
+# \mathcal{L}_D = \frac1B \sum_i \mathrm{BCE}(D(\x_i), 1) + \frac1B \sum_i \mathrm{BCE}(D(G(\h_i)), 0)
 #     = -\frac1B \sum_i \left[\log D(\x_i) + \log\left(1 - D(G(\h_i))\right)\right],
 # $$
 #
 # minus the minibatch estimate of the value function {eq}`gans-value-function`:
-# descending $L_D$ ascends $v$, as the inner player of {eq}`gans-minimax` should.
+# descending $\mathcal{L}_D$ ascends $v$, as the inner player of {eq}`gans-minimax` should.
 # The generator is then trained on the non-saturating loss
 # {eq}`gans-nonsaturating-loss`, the cross-entropy of $D(G(\h))$ with the label
 # "real",
 #
 # $$
-# L_G = \frac1B \sum_i \mathrm{BCE}(D(G(\h_i)), 1) = -\frac1B \sum_i \log D(G(\h_i)),
+# \mathcal{L}_G^{\mathrm{ns}} = \frac1B \sum_i \mathrm{BCE}(D(G(\h_i)), 1) = -\frac1B \sum_i \log D(G(\h_i)),
 # $$
 #
-# on a fresh batch of noise. We alternate one step of each ($k = 1$ in
+# on a fresh batch of noise. We alternate one step of each ($n_D = 1$, $k = 1$ in
 # Goodfellow et al.'s Algorithm 1 {cite}`goodfellow2014`), each with its own
 # Adam optimizer, so a step on one network leaves the other's parameters alone.
 #
 # If the game reached its global optimum $\pg = \pr$, the best discriminator
 # would output $D^* = \tfrac12$ everywhere {eq}`gans-optimal-discriminator`, and
-# the two losses would be $L_D = 2 \log 2 \approx 1.386$ (the value
-# $v = -\log 4$ of {eq}`gans-loss-at-optimum`) and $L_G = \log 2 \approx 0.693$.
+# the two losses would be $\mathcal{L}_D = 2 \log 2 \approx 1.386$ (the value
+# $v = -\log 4$ of {eq}`gans-loss-at-optimum`) and $\mathcal{L}_G^{\mathrm{ns}} = \log 2 \approx 0.693$.
 # These are the reference lines in the training curves below.
 
 # %%
@@ -302,7 +303,7 @@ plt.show()
 
 # %% [markdown]
 # **Figure.** Training curves, averaged over each epoch. (a) The generator's
-# loss $L_G$ and the discriminator's loss $L_D$; the dotted lines are their
+# loss $\mathcal{L}_G^{\mathrm{ns}}$ and the discriminator's loss $\mathcal{L}_D$; the dotted lines are their
 # values at the global optimum, $\log 2$ and $\log 4$. (b) The discriminator's
 # mean output on real digits and on generated digits; the dotted line is
 # $D^* = \tfrac12$. The discriminator's outputs are taken in training mode,
@@ -311,10 +312,10 @@ plt.show()
 # Neither loss goes to zero, and they do not decrease together: this is a game,
 # not a minimisation (see {doc}`theory`, "Why training is hard"). After a first
 # phase in which the discriminator wins easily (the generated digits are blobs
-# of noise, $D(G(\h))$ is small and $L_G$ large), the two settle into a
+# of noise, $D(G(\h))$ is small and $\mathcal{L}_G^{\mathrm{ns}}$ large), the two settle into a
 # stalemate in which the discriminator keeps a small, noisy edge:
 # $D(\x)$ stays above $\tfrac12$ and $D(G(\h))$ below, and both creep slowly
-# towards $\tfrac12$ while $L_D$ creeps towards $\log 4$. A discriminator that
+# towards $\tfrac12$ while $\mathcal{L}_D$ creeps towards $\log 4$. A discriminator that
 # drove $D(G(\h))$ to zero would mean the generator had lost the game; outputs
 # pinned at exactly $\tfrac12$ would mean either a perfect generator or a
 # discriminator that has stopped learning. The slow drift towards $\tfrac12$
@@ -354,8 +355,8 @@ plt.show()
 #   kernel, between `num_mmd` generated digits and `num_mmd` test digits. An
 #   estimate is only meaningful next to its noise floor, so
 #   `genmod.metrics.mmd2_against_real` computes it also between two disjoint
-#   sets of `num_mmd` real test digits, with the same kernel: its bandwidth is
-#   the median pairwise distance between those real digits;
+#   sets of `num_mmd` real test digits, with the same kernel: its bandwidth
+#   $\sigma_\kappa$ is the median pairwise distance between those real digits;
 # - the book's MNIST judge (`genmod.judge`): the Fréchet distance
 #   {eq}`gans-frechet` between the judge's features of the samples and of the
 #   test digits, next to the same distance for real training digits; the
@@ -367,11 +368,11 @@ plt.show()
 generator.eval()
 with torch.no_grad():
     samples = torch.cat([(generator(create_noise(500, config.z_size, config.mode_z, device)) + 1) / 2
-                         for _ in range(math.ceil(config.num_samples / 500))])[:config.num_samples]  # (N, 784) in [0, 1]
+                         for _ in range(math.ceil(config.num_samples / 500))])[:config.num_samples]  # (n, 784) in [0, 1]
 samples = samples.cpu().numpy().clip(0, 1).astype(np.float32)
-x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0  # (M, 784) in [0, 1]
+x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0  # (n_test, 784) in [0, 1]
 mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)  # eq. gans-mmd, one kernel for both values
-print(f"MMD^2 (Gaussian kernel, sigma = {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
+print(f"MMD^2 (Gaussian kernel, bandwidth {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
 print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
 
@@ -417,7 +418,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # over the 60,000 training digits with batches of 64 (about 94,000 steps per
 # network), one hidden layer of 100 units in each network, uniform noise in
 # $[-1, 1]^{20}$, and Adam with PyTorch's defaults (learning rate
-# $10^{-3}$, $\beta = (0.9, 0.999)$); it takes minutes on a GPU. The `book`
+# $\eta = 10^{-3}$, `betas=(0.9, 0.999)`); it takes minutes on a GPU. The `book`
 # scale keeps the architecture family, the losses, the optimizer and the batch
 # size, and changes three things: it trains on the 8,000 offline digits when
 # the full set is unavailable (about 12,500 steps per network), it widens both
@@ -447,7 +448,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```{exercise}
 # :label: gans-ex-gan-mnist-torch-saturating
-# Replace the generator's loss by the saturating loss
+# Replace the generator's loss by the saturating loss $\mathcal{L}_G^{\mathrm{sat}}$
 # {eq}`gans-saturating-loss`, that is, minimise
 # $\frac1B \sum_i \log(1 - D(G(\h_i)))$ (in code: `-loss_fn(d_fake, zeros)`),
 # and train for 10 epochs at `book` settings. Compare the first epochs of
@@ -459,10 +460,10 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # :class: dropdown
 # Change the line that computes `g_loss` in `g_train` to
 # `g_loss = -loss_fn(d_fake, torch.zeros(b, 1, device=device))`, since
-# $\mathrm{BCE}(p, 0) = -\log(1 - p)$. At the start the discriminator quickly
+# $\mathrm{BCE}(r, 0) = -\log(1 - r)$. At the start the discriminator quickly
 # learns to reject the first, noisy images, so $D(G(\h))$ falls towards 0. The
-# derivative of $\log(1 - \sigma(\ell))$ with respect to the logit $\ell$ is
-# $-\sigma(\ell) = -D(G(\h))$, which vanishes there, so the generator gets
+# derivative of $\log(1 - \sigmoid(\ell))$ with respect to the logit $\ell$ is
+# $-\sigmoid(\ell) = -D(G(\h))$, which vanishes there, so the generator gets
 # almost no gradient. In our run $D(G(\h))$ was 0.17 on average in the first
 # epoch and 0.000 from the second on, $D(\x)$ was 1.000, both losses were 0,
 # and after 10 epochs every sample was the same grey blob (the judge put all
@@ -475,7 +476,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # :label: gans-ex-gan-mnist-torch-equilibrium
 # Train a discriminator alone, with the generator frozen at its final state,
 # for a few epochs (only `d_train` in the loop). What happens to $D(\x)$,
-# $D(G(\h))$ and $L_D$? What would they converge to if the generator were
+# $D(G(\h))$ and $\mathcal{L}_D$? What would they converge to if the generator were
 # perfect, and what does the result say about the trained generator?
 # ```
 #
@@ -485,15 +486,15 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # classification between real and generated digits, and it approaches the
 # optimal discriminator {eq}`gans-optimal-discriminator` for this fixed
 # $\pg$ (within its capacity). $D(\x)$ rises to nearly 1, $D(G(\h))$ falls to
-# nearly 0 and $L_D$ collapses: in our run (a generator trained for 40 epochs
-# at `book` settings), $L_D$ on the 2,000 held-out test digits and as many
+# nearly 0 and $\mathcal{L}_D$ collapses: in our run (a generator trained for 40 epochs
+# at `book` settings), $\mathcal{L}_D$ on the 2,000 held-out test digits and as many
 # fresh generated digits fell from 1.07 to 0.12 after one epoch of
 # discriminator training and below 0.01 after five. The generated digits are
 # easy to tell from real ones (their speckle alone gives them away). For a
 # perfect generator, $\pg = \pr$, the best discriminator is
-# $D^* = \tfrac12$ everywhere and $L_D$ cannot go below $2\log 2 = \log 4$.
-# In general $-L_D$ estimates $v(G, D) \le v(G, D^*) = 2\,\JS{\pr}{\pg} - \log 4$
-# {eq}`gans-loss-at-optimum`, so $\log 4 - L_D$, evaluated on held-out digits
+# $D^* = \tfrac12$ everywhere and $\mathcal{L}_D$ cannot go below $2\log 2 = \log 4$.
+# In general $-\mathcal{L}_D$ estimates $v(G, D) \le v(G, D^*) = 2\,\JS{\pr}{\pg} - \log 4$
+# {eq}`gans-loss-at-optimum`, so $\log 4 - \mathcal{L}_D$, evaluated on held-out digits
 # (a discriminator can overfit), is an estimate of a lower bound on
 # $2\,\JS{\pr}{\pg}$. Here it is about 1.38 nats, close to the largest
 # possible value $2 \log 2$: to a discriminator that is allowed to win, the

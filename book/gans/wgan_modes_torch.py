@@ -73,23 +73,24 @@ print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring (generated, no 
 # Both models use the same generator and the same discriminator/critic
 # architecture, the same batch size and the same number of generator steps.
 # The WGAN-GP settings are those of {cite}`gulrajani2017` (Algorithm 1):
-# $\lambda = 10$, $n_\text{critic} = 5$ critic steps per generator step, Adam
-# with learning rate $10^{-4}$ and $\beta_2 = 0.9$. We use $\beta_1 = 0.5$,
-# as the authors' published code for the toy data sets does ($\beta_1 = 0$ in
-# Algorithm 1); that code also uses a much smaller $\lambda = 0.1$ for toy
-# data, while we keep the paper's $\lambda = 10$. The standard GAN's
+# penalty weight $\lambda_{\mathrm{GP}} = 10$, $n_D = 5$ critic steps per generator step
+# ($n_{\mathrm{critic}}$ in the paper), Adam with learning rate $\eta = 10^{-4}$ and
+# `betas=(0.0, 0.9)`. We use `betas=(0.5, 0.9)`,
+# as the authors' published code for the toy data sets does; that code also uses
+# a much smaller $\lambda_{\mathrm{GP}} = 0.1$ for toy
+# data, while we keep the paper's $\lambda_{\mathrm{GP}} = 10$. The standard GAN's
 # discriminator learns ten times faster than its generator, and the latent
 # vector is two-dimensional: with these settings the collapse shows within the
 # `book` budget (Section 6 says what other settings do).
 
 # %%
 config = genmod.Config(
-    num_modes=8,                                         # the ring: K modes, radius and width (data units)
+    num_modes=8,                                         # the ring: M modes, radius and standard deviation (data units)
     radius=2.0,
     std=0.02,
-    latent_dim=2,                                        # dimension of the noise h ~ N(0, I)
+    latent_dim=2,                                        # d_h, the dimension of the noise h ~ N(0, I)
     width=128,                                           # hidden units per layer (generator and discriminator)
-    lam=10.0,                                            # WGAN-GP penalty weight and critic steps per generator step
+    lam=10.0,                                            # WGAN-GP penalty weight lambda_GP, and n_D critic steps per generator step
     n_critic=5,
     lr_d_gan=1e-3,                                       # Adam learning rates of the GAN's discriminator and generator
     lr_g_gan=1e-4,
@@ -108,9 +109,9 @@ print("checkpoints (generator steps):", checkpoints)
 # ## 1. The data and how we score samples
 #
 # The target is the equal-weight mixture
-# $\pr = \frac18 \sum_{k=1}^{8} \N(\mu_k, \sigma^2 \I)$ with
-# $\mu_k = 2(\cos\frac{2\pi k}{8}, \sin\frac{2\pi k}{8})$ and $\sigma = 0.02$:
-# eight sharp, well-separated modes. Because the modes are known, sample
+# $\pr = \frac1M \sum_{j=1}^{M} \N(\mu_j, \sigma^2 \I)$ of $M = 8$ components with
+# centres $\mu_j = 2\left(\cos\frac{2\pi (j - 1)}{M}, \sin\frac{2\pi (j - 1)}{M}\right)$
+# and $\sigma = 0.02$: eight sharp, well-separated modes. Because the modes are known, sample
 # quality can be measured directly {cite}`srivastava2017` (Sec. 5.1):
 #
 # - a sample is of **high quality** if it lies within $3\sigma$ of its nearest
@@ -119,8 +120,8 @@ print("checkpoints (generator steps):", checkpoints)
 #   samples assigned to it;
 # - the squared **MMD** {eq}`gans-mmd` between generated and real samples
 #   (`genmod.metrics.mmd2_unbiased`, Gaussian kernel) compares the two
-#   distributions as a whole, and is near 0 when they agree. Its kernel width is
-#   fixed once, by the median heuristic on two sets of real samples, so that the
+#   distributions as a whole, and is near 0 when they agree. Its kernel bandwidth
+#   $\sigma_\kappa$ is fixed once, by the median heuristic on two sets of real samples, so that the
 #   values of both models at every checkpoint are comparable.
 #
 # Real samples score as follows; in two dimensions a Gaussian puts
@@ -152,7 +153,7 @@ print(f"real samples: {real_score['modes_covered']}/{config.num_modes} modes, "
 # Both models use the same two networks: multilayer perceptrons with two hidden
 # layers of ReLU units. The generator maps $\h \in \R^{2}$ to a point in the
 # plane. The discriminator outputs one real number: for the standard GAN it is
-# the logit $\ell(\x)$ of $D(\x) = \sigma(\ell(\x))$, for the WGAN it is the
+# the logit $\ell(\x)$ of $D(\x) = \sigmoid(\ell(\x))$, for the WGAN it is the
 # critic's value $f(\x)$, with no sigmoid. Neither uses batch normalisation,
 # which would make the gradient penalty, computed sample by sample, depend on
 # the rest of the batch.
@@ -226,26 +227,28 @@ print(f"standard GAN: {config.num_steps} generator steps in {time_gan:.0f} s")
 # ## 4. WGAN-GP
 #
 # The critic $f$ estimates the Wasserstein-1 distance through its dual form
-# {eq}`gans-wgan-dual`, $W_1(\pr, \pg) = \sup_{\lVert f \rVert_L \le 1}
+# {eq}`gans-wgan-dual`, $W_1(\pr, \pg) = \sup_{\lVert f \rVert_{\mathrm{Lip}} \le 1}
 # \E_{\pr}[f] - \E_{\pg}[f]$. Instead of constraining $f$ to be 1-Lipschitz,
 # WGAN-GP penalises the deviation of its gradient norm from 1 at random points
-# $\hat\x = \epsilon \x + (1 - \epsilon)\tilde\x$ between real samples $\x$ and
-# generated samples $\tilde\x$, $\epsilon \sim U[0, 1]$. The critic minimises
+# $\hat\x = \rho \x + (1 - \rho)\tilde\x$ between real samples $\x$ and
+# generated samples $\tilde\x$, $\rho \sim \mathcal{U}(0, 1)$. The critic minimises
 # {eq}`gans-wgan-gp`,
 #
 # $$
-# L = \E_{\tilde\x \sim \pg}[f(\tilde\x)] - \E_{\x \sim \pr}[f(\x)]
-#   + \lambda\, \E_{\hat\x}\left[\left(\lVert \nabla_{\hat\x} f(\hat\x) \rVert_2 - 1\right)^2\right],
+# \mathcal{L}_{\mathrm{critic}} = \E_{\tilde\x \sim \pg}[f(\tilde\x)] - \E_{\x \sim \pr}[f(\x)]
+#   + \lambda_{\mathrm{GP}}\, \E_{\hat\x}\left[\left(\lVert \nabla_{\hat\x} f(\hat\x) \rVert_2 - 1\right)^2\right],
 # $$
 #
 # and the generator minimises $-\E_{\h}[f(G(\h))]$. The gradient with respect to
 # the *input* $\hat\x$ comes from `torch.autograd.grad` with
 # `create_graph=True`, so that the penalty can itself be differentiated with
 # respect to the critic's weights. Later notebooks reuse the penalty, so it
-# lives in the book's package as `genmod.gan.gradient_penalty`; here is its code.
-# The test file `tests/test_gan_math.py` checks it: the penalty is 0 for a
-# linear critic with a unit-norm weight and $\lambda(\lVert w \rVert - 1)^2$
-# otherwise.
+# lives in the book's package as `genmod.gan.gradient_penalty`; here is its code
+# (its argument `lam` is $\lambda_{\mathrm{GP}}$, and its `eps` is $\rho$, Gulrajani
+# et al.'s $\epsilon$).
+# The test file `tests/test_gan_math.py` checks it: for a linear critic
+# $f(\x) = W\x$, whose gradient is $W$ everywhere, the penalty is
+# $\lambda_{\mathrm{GP}}(\lVert W \rVert - 1)^2$, and 0 when the weight has unit norm.
 
 # %%
 genmod.show_source(gradient_penalty)
@@ -343,7 +346,7 @@ modes = np.arange(1, config.num_modes + 1)
 for offset, (name, s) in zip((-0.27, 0.0, 0.27), (("GAN", final_gan), ("WGAN-GP", final_wgan), ("real", real_score))):
     ax.bar(modes + offset, np.asarray(s["counts"]) / config.num_eval, width=0.27, label=name)
 ax.axhline(0.01, color="k", ls=":", lw=1, label="coverage threshold (1 %)")
-ax.set(xlabel="mode $k$ (counter-clockwise from $(2, 0)$)", ylabel="share of all samples",
+ax.set(xlabel="mode $j$ (counter-clockwise from $(2, 0)$)", ylabel="share of all samples",
        title=f"high-quality samples per mode after {config.num_steps} generator steps")
 ax.set_ylim(0, 1.35 * ax.get_ylim()[1])  # room for the legend above the bars
 ax.legend(fontsize="small", ncol=4, loc="upper center")
@@ -431,8 +434,8 @@ print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the me
 #   in the mode count and the MMD {eq}`gans-mmd`, not in the quality of
 #   individual samples.
 # - WGAN-GP trains a critic on the dual form of the Wasserstein distance
-#   {eq}`gans-wgan-dual` with a gradient penalty {eq}`gans-wgan-gp` (five critic steps per
-#   generator step, $\lambda = 10$); the critic's gradients point from every
+#   {eq}`gans-wgan-dual` with a gradient penalty {eq}`gans-wgan-gp` ($n_D = 5$ critic steps per
+#   generator step, $\lambda_{\mathrm{GP}} = 10$); the critic's gradients point from every
 #   generated sample towards unmatched real mass, and the generator covers all
 #   or nearly all modes, at the price of samples between the modes early in
 #   training.
@@ -488,7 +491,7 @@ print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the me
 # ```{exercise}
 # :label: gans-ex-wgan-modes-torch-penalty
 #
-# Set `lam=0.0` in the configuration (no constraint on the critic) and train for
+# Set `lam=0.0`, that is $\lambda_{\mathrm{GP}} = 0$, in the configuration (no constraint on the critic) and train for
 # a few hundred steps, printing the critic's estimate of $W_1$. What happens,
 # and why?
 # ```

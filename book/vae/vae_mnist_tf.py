@@ -77,7 +77,7 @@ seed_everything(0)
 
 # %%
 config = genmod.Config(
-    latent_dim=pick(quick=2, book=2, full=2),            # dimension of h; 2 so the latent space can be drawn
+    latent_dim=pick(quick=2, book=2, full=2),            # d_h, the dimension of h; 2 so the latent space can be drawn
     num_epochs=pick(quick=1, book=30, full=30),          # passes over the training digits
     batch_size=pick(quick=128, book=128, full=128),      # digits per gradient step
     lr=pick(quick=1e-3, book=1e-3, full=1e-3),           # Adam step size (the Keras default)
@@ -90,14 +90,14 @@ config = genmod.Config(
 # ## Data
 #
 # The pixels are scaled to $[0, 1]$ as `float32` and given a channel axis, the layout
-# `Conv2D` expects: shape `(N, 28, 28, 1)`. We keep the grey levels, as the Keras example
+# `Conv2D` expects: shape `(n, 28, 28, 1)`. We keep the grey levels, as the Keras example
 # does; the decoder treats each pixel value as the probability of a Bernoulli variable
 # (see the remark on the ELBO at the end).
 
 # %%
-x_train = (x_train[:config.num_train] / 255.0).astype("float32")[..., None]  # (N, 28, 28, 1) in [0, 1]
+x_train = (x_train[:config.num_train] / 255.0).astype("float32")[..., None]  # (n, 28, 28, 1) in [0, 1]
 y_train = y_train[:config.num_train]
-x_test = (x_test / 255.0).astype("float32")[..., None]                # (M, 28, 28, 1) in [0, 1]
+x_test = (x_test / 255.0).astype("float32")[..., None]                # (n_test, 28, 28, 1) in [0, 1]
 print(f"training digits: {x_train.shape}, test digits: {x_test.shape}, "
       f"pixel range [{x_train.min():.0f}, {x_train.max():.0f}]")
 
@@ -110,13 +110,15 @@ print(f"training digits: {x_train.shape}, test digits: {x_test.shape}, "
 # and scale it, {eq}`vae-reparameterization`:
 #
 # $$
-# \h = \mu + \exp\!\big(\tfrac12 \log\sigma^2\big) \odot \epsilon,
+# \h = \mu_\phi(\x) + \exp\!\big(\tfrac12 \log\sigma_\phi^2(\x)\big) \odot \epsilon,
 # \qquad \epsilon \sim \N(\mathbf 0, \I).
 # $$
 #
 # The randomness lives in $\epsilon$ only, so $\h$ is a differentiable function
 # of the encoder's outputs. The layer takes a seed, as the Keras 3 example does
-# (`keras.random.SeedGenerator`).
+# (`keras.random.SeedGenerator`). The example calls the latent vector $\mathbf{z}$,
+# and its names stay in the code: `z_mean`, `z_log_var` and `z` are $\mu_\phi(\x)$,
+# $\log\sigma_\phi^2(\x)$ and $\h$.
 
 # %%
 class Sampling(layers.Layer):
@@ -185,8 +187,8 @@ decoder.summary()
 #   - \KL{q_\phi(\h \mid \x)}{p(\h)} .
 # $$
 #
-# - **Reconstruction.** With Bernoulli pixels of mean $\hat\x = \text{decoder}(\h)$,
-#   $-\log p_\theta(\x \mid \h) = -\sum_{i=1}^{784} \big[x_i \log \hat x_i + (1 - x_i)\log(1 - \hat x_i)\big]$,
+# - **Reconstruction.** With Bernoulli pixels of mean $\mu_\theta(\h)$, the decoder's output,
+#   $-\log p_\theta(\x \mid \h) = -\sum_{i=1}^{784} \big[x_i \log \mu_{\theta,i}(\h) + (1 - x_i)\log(1 - \mu_{\theta,i}(\h))\big]$,
 #   the binary cross-entropy *summed* over the pixels (a mean over pixels would weigh the
 #   KL term 784 times too much). One sample $\h$ per digit estimates the expectation.
 # - **KL.** For $q = \N(\mu, \operatorname{diag}\sigma^2)$ and
@@ -319,8 +321,8 @@ print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_
 # $\KL{q_\phi(\h)}{p(\h)}$, the divergence of the *aggregate posterior*
 # $q_\phi(\h) = \E_{\x}[q_\phi(\h \mid \x)]$ from the prior ({doc}`theory`, after
 # {eq}`vae-elbo-terms`). But the charge for holes is small: if $q_\phi(\h)$ were the prior
-# restricted to a region of prior mass $m$, the divergence would be
-# $\log(1/m)$, only 0.5 nats per digit for $m = 0.6$, against reconstruction terms of
+# restricted to a region of prior mass $\xi$, the divergence would be
+# $\log(1/\xi)$, only 0.5 nats per digit for $\xi = 0.6$, against reconstruction terms of
 # about 160 nats.
 
 # %% [markdown]
@@ -363,7 +365,7 @@ print("grid coordinates:", np.round(quantiles, 2))
 # %%
 rng = np.random.default_rng(0)
 h_prior = rng.standard_normal((config.num_samples, config.latent_dim)).astype("float32")  # h ~ N(0, I)
-samples = decoder.predict(h_prior, batch_size=500, verbose=0)[..., 0]        # (N, 28, 28) in (0, 1)
+samples = decoder.predict(h_prior, batch_size=500, verbose=0)[..., 0]        # (n, 28, 28) in (0, 1)
 ax = image_grid(samples[:100], nrow=10)
 ax.set_title(r"decoder means for $\mathbf{h} \sim \mathcal{N}(\mathbf{0}, \mathbf{I})$")
 plt.show()
@@ -509,6 +511,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # $-\tfrac12\big[(1 + \log 0.5 - 1 - 0.5) + (1 + \log 2 - 4 - 2)\big] \approx 2.75$ nats.
 #
 # ```python
+# from scipy.stats import norm
 # mu = np.array([[1.0, -2.0]], "float32"); log_var = np.log(np.array([[0.5, 2.0]], "float32"))
 # h = ops.convert_to_numpy(Sampling(seed=3)([np.repeat(mu, 100_000, 0), np.repeat(log_var, 100_000, 0)]))
 # log_q = norm.logpdf(h, loc=mu, scale=np.exp(0.5 * log_var)).sum(axis=1)
@@ -539,7 +542,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```python
 # z_mean_test = encoder.predict(x_test, verbose=0)[0]
-# print((np.var(z_mean_test, axis=0) > 0.01).sum(), "of", latent_dim, "coordinates in use")
+# print((np.var(z_mean_test, axis=0) > 0.01).sum(), "of", config.latent_dim, "coordinates in use")
 # ```
 #
 # Training longer, and widening the encoder's 16-unit dense layer, are the usual ways to
@@ -552,22 +555,22 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # ```{exercise}
 # :label: vae-ex-vae-mnist-tf-beta
-# Multiply the KL term by a factor $\beta$ in `negative_elbo`, as the $\beta$-VAE does
-# {cite}`higgins2017`, and train with $\beta = 0.1$ and $\beta = 4$. What happens to the
-# latent scatter plot and to the prior samples? Is the loss still a bound on the
+# Multiply the KL term by a factor $\betaKL$ in `negative_elbo`, as the $\beta$-VAE does
+# {cite}`higgins2017` (who write $\beta$), and train with $\betaKL = 0.1$ and
+# $\betaKL = 4$. What happens to the latent scatter plot and to the prior samples? Is the loss still a bound on the
 # log-likelihood?
 # ```
 #
 # ```{solution} vae-ex-vae-mnist-tf-beta
 # :class: dropdown
-# Expect this: with $\beta = 0.1$ the encoder is barely pulled towards the prior, the
+# Expect this: with $\betaKL = 0.1$ the encoder is barely pulled towards the prior, the
 # classes spread beyond the dashed circles and separate better and the reconstructions
 # sharpen, but more of the prior's draws land where the encoder put no digit, and decode
-# to guesses. With $\beta = 4$ the posteriors widen and crowd around the origin, the
-# classes overlap, and reconstructions and samples blur further. Only $\beta = 1$
-# gives $-\ELBO$, a bound on $-\log p_\theta(\x)$; for $\beta > 1$ the loss is still an
-# upper bound on $-\log p_\theta(\x)$ (it adds a non-negative term), for $\beta < 1$ it
-# is not.
+# to guesses. With $\betaKL = 4$ the posteriors widen and crowd around the origin, the
+# classes overlap, and reconstructions and samples blur further. Only $\betaKL = 1$
+# gives $-\ELBO$ itself, the tightest of these upper bounds on $-\log p_\theta(\x)$;
+# for $\betaKL > 1$ the loss is still an upper bound on $-\log p_\theta(\x)$ (it
+# adds a non-negative term), for $\betaKL < 1$ it is not.
 # ```
 #
 # ## References

@@ -81,11 +81,11 @@ config = genmod.Config(
     num_epochs=pick(quick=2, book=80, full=3280),                       # passes over the training set (Burda et al.: 3280 = sum of 3^i, i = 0..7)
     batch_size=pick(quick=100, book=100, full=20),                      # digits per gradient step (Burda et al.: 20)
     lr=pick(quick=1e-3, book=1e-3, full=1e-3),                          # Adam learning rate of stage 0; stage i (3^i epochs) uses lr * 10^(-i/7)
-    latent_dim=50,                                                      # d, the number of latent (stochastic) units, at every scale
+    latent_dim=50,                                                      # d_h, the number of latent (stochastic) units, at every scale
     hidden_dim=200,                                                     # units in each of the two tanh hidden layers, at every scale
     num_epochs_2d=pick(quick=1, book=20, full=300),                     # passes for the model with a 2-dimensional latent space
     num_kl_samples=pick(quick=1000, book=10_000, full=10_000),          # Monte Carlo samples of h per digit in the KL check
-    iwae_k=pick(quick=10, book=500, full=5000),                         # importance samples per test digit (Burda et al.: 5000)
+    iwae_k=pick(quick=10, book=500, full=5000),                         # K, importance samples per test digit in L_K (Burda et al.: 5000)
     num_test_iwae=pick(quick=200, book=len(x_test), full=len(x_test)),  # test digits in the log-likelihood estimate
     num_samples=pick(quick=200, book=2000, full=10_000),                # digits sampled from the prior for the judge
 )
@@ -102,7 +102,7 @@ config = genmod.Config(
 # that every evaluation uses the same binary test set.
 
 # %%
-x_train01 = images_to_tensor(x_train, flatten=True).to(device)  # (N, 784) grey levels in [0, 1]
+x_train01 = images_to_tensor(x_train, flatten=True).to(device)  # (n, 784) grey levels in [0, 1]
 x_test01 = images_to_tensor(x_test, flatten=True).to(device)
 x_test_bin = torch.bernoulli(x_test01.cpu(), generator=torch.Generator().manual_seed(1)).to(device)  # fixed binary test set
 print(f"training digits: {tuple(x_train01.shape)}, test digits: {tuple(x_test_bin.shape)}")
@@ -112,15 +112,16 @@ print(f"mean pixel: train {x_train01.mean():.3f}, binarized test {x_test_bin.mea
 # ## The model
 #
 # The encoder $q_\phi(\h \mid \x) = \N(\mu_\phi(\x), \operatorname{diag}\sigma^2_\phi(\x))$
-# and the decoder $p_\theta(\x \mid \h) = \prod_i \mathrm{Bernoulli}(x_i; \pi_{\theta,i}(\h))$
+# and the decoder $p_\theta(\x \mid \h) = \prod_i \mathrm{Bernoulli}(x_i; \mu_{\theta,i}(\h))$
 # are multilayer perceptrons with two hidden layers of 200 $\tanh$ units each,
-# and the latent space has $d = 50$ dimensions: the 784-200-200-50 architecture
+# and the latent space has $d_h = 50$ dimensions: the 784-200-200-50 architecture
 # of Burda et al.'s VAE with one stochastic layer {cite}`burda2016`, with
 # $\tanh$ hidden units as in their experiments. The
 # encoder returns a `torch.distributions.Normal`, whose `rsample` draws
-# $\h = \mu + \sigma \odot \epsilon$ {eq}`vae-reparameterization`; the decoder
-# returns the logits $\ell_i$ with $\pi_i = \operatorname{sigmoid}(\ell_i)$. The
-# encoder outputs $\log \sigma^2$ rather than $\sigma$, so that any real output is
+# $\h = \mu_\phi(\x) + \sigma_\phi(\x) \odot \epsilon$ {eq}`vae-reparameterization`; the decoder
+# returns the logits $\logit \mu_{\theta,i}(\h)$ of the Bernoulli means, which
+# $\sigmoid$ turns back into the means. The
+# encoder outputs $\log \sigma_\phi^2$ rather than $\sigma_\phi$, so that any real output is
 # a valid variance. As is common for Bernoulli decoders, the decoder's output
 # bias starts at the logit of the mean training image, so that the untrained
 # model already predicts the average digit.
@@ -138,12 +139,12 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> Normal:
-        mu, logvar = self.net(x).chunk(2, dim=-1)          # (B, d) each
-        return Normal(mu, torch.exp(0.5 * logvar))         # batch shape (B, d)
+        mu, logvar = self.net(x).chunk(2, dim=-1)          # (B, d_h) each
+        return Normal(mu, torch.exp(0.5 * logvar))         # batch shape (B, d_h)
 
 
 class Decoder(nn.Module):
-    r"""p_theta(x|h) = prod_i Bernoulli(x_i; sigmoid(logits_i(h))): d => hidden => hidden => 784 logits."""
+    r"""p_theta(x|h) = prod_i Bernoulli(x_i; sigmoid(logits_i(h))): d_h => hidden => hidden => 784 logits."""
 
     def __init__(self, latent_dim: int, hidden_dim: int = 200, data_dim: int = 784, mean_image=None):
         super().__init__()
@@ -180,8 +181,8 @@ print(f"parameters: {sum(p.numel() for m in (encoder, decoder) for p in m.parame
 # Each step estimates the ELBO {eq}`vae-elbo-terms` of a minibatch with one
 # latent sample per digit: the reconstruction term by Monte Carlo, the KL term
 # in closed form {eq}`vae-gaussian-kl-standard`. We minimise the negative ELBO
-# with Adam, using Burda et al.'s settings ($\beta_1 = 0.9$, $\beta_2 = 0.999$,
-# $\epsilon = 10^{-4}$) and their schedule: the learning rate starts at `lr` and
+# with Adam, using Burda et al.'s settings (`betas=(0.9, 0.999)`,
+# `eps=1e-4`) and their schedule: the learning rate $\eta$ starts at `lr` and
 # is multiplied by $10^{-1/7}$ at the end of each stage, where stage $i$ lasts
 # $3^i$ epochs ($1, 3, 9, 27, \dots$). After each epoch we evaluate the same two
 # terms on the fixed binary test set.
@@ -280,11 +281,11 @@ plt.show()
 # %%
 with torch.no_grad():
     x_batch = x_test_bin[:100]
-    q = encoder(x_batch)                                               # batch shape (100, d)
+    q = encoder(x_batch)                                               # batch shape (100, d_h)
     prior = Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))  # p(h) = N(0, I)
     kl_closed = gaussian_kl_standard_normal(q.loc, 2 * q.scale.log())  # (100,), eq. vae-gaussian-kl-standard
     kl_torch = kl_divergence(q, prior).sum(-1)                         # (100,)
-    h = q.sample((config.num_kl_samples,))                                    # (S, 100, d)
+    h = q.sample((config.num_kl_samples,))                                    # (num_kl_samples, 100, d_h)
     log_ratio = (q.log_prob(h) - prior.log_prob(h)).sum(-1)            # log q(h|x) - log p(h), (S, 100)
     kl_mc, kl_mc_se = log_ratio.mean(0), log_ratio.std(0) / config.num_kl_samples**0.5
 
@@ -312,14 +313,14 @@ print(f"largest |closed - torch| = {(kl_closed - kl_torch).abs().max():.2e} nats
 # posterior equals the prior for every digit costs nothing and carries no
 # information: it has *collapsed* (see {doc}`theory`, posterior collapse). Burda
 # et al. call a unit active when the variance over the data of its posterior
-# mean, $\operatorname{Cov}_{\x}(\E_{q}[h_j])$, exceeds $10^{-2}$
-# {cite}`burda2016`.
+# mean, $\Var_{\x}(\E_{q}[h_j])$, exceeds $10^{-2}$
+# {cite}`burda2016` (they write $\operatorname{Cov}$ for this variance).
 
 # %%
 with torch.no_grad():
     q = encoder(x_test_bin)
-    kl_per_dim = kl_divergence(q, Normal(0.0, 1.0)).mean(0).cpu()                    # KL of each h_j, (d,), nats
-    activity = q.loc.var(0).cpu()                                                     # Cov_x(E_q[h_j]), (d,)
+    kl_per_dim = kl_divergence(q, Normal(0.0, 1.0)).mean(0).cpu()                    # KL of each h_j, (d_h,), nats
+    activity = q.loc.var(0).cpu()                                                     # Var_x(E_q[h_j]), (d_h,)
 active = activity > 1e-2                                                              # Burda et al.'s criterion
 num_active = int(active.sum())
 order = torch.argsort(activity, descending=True)
@@ -328,7 +329,7 @@ fig, axes = plt.subplots(1, 2, figsize=(12, 3.2))
 axes[0].bar(np.arange(config.latent_dim), activity[order].numpy(), color=colors)
 axes[0].axhline(1e-2, color="k", ls="--", lw=1, label="threshold $10^{-2}$")
 axes[0].set_yscale("log")
-axes[0].set_ylabel(r"$\mathrm{Cov}_{\mathbf{x}}(\mathbb{E}_q[h_j])$")
+axes[0].set_ylabel(r"$\mathrm{Var}_{\mathbf{x}}(\mathbb{E}_q[h_j])$")
 axes[0].legend()
 axes[1].bar(np.arange(config.latent_dim), kl_per_dim[order].numpy(), color=colors)
 axes[1].set_ylabel("mean KL per digit (nats)")
@@ -355,18 +356,19 @@ print(f"active units: {num_active} of {config.latent_dim}; KL carried by the ina
 #
 # The ELBO is a lower bound on $\log p_\theta(\x)$, loose by
 # $\KL{q_\phi(\h \mid \x)}{p_\theta(\h \mid \x)}$ {eq}`vae-elbo-decomposition`.
-# The importance-weighted bound {eq}`vae-iwae` with $k$ samples from the encoder,
-# $\mathcal{L}_k = \E[\log \frac1k \sum_i p_\theta(\x, \h_i)/q_\phi(\h_i \mid \x)]$,
-# is tighter and tends to $\log p_\theta(\x)$ as $k$ grows; Burda et al. report
-# test log-likelihoods with $k = 5000$ {cite}`burda2016`.
-# `genmod.vae.log_likelihood_iwae` computes it digit by digit and returns the mean
+# The importance-weighted bound {eq}`vae-iwae` with $K$ samples from the encoder,
+# $\mathcal{L}_K = \E[\log \frac1K \sum_i p_\theta(\x, \h_i)/q_\phi(\h_i \mid \x)]$,
+# is tighter and tends to $\log p_\theta(\x)$ as $K$ grows; Burda et al., who write
+# $k$ for $K$, report test log-likelihoods with $K = 5000$ {cite}`burda2016`.
+# In the code $K$ is the configuration's `iwae_k` and the argument `k` of
+# `genmod.vae.log_likelihood_iwae`, which computes the bound digit by digit and returns the mean
 # over the test digits with its standard error (the spread over digits divided
 # by the square root of their number). First, on a few hundred digits, the bound
-# for increasing $k$:
+# for increasing $K$:
 
 # %%
 def log_likelihood(x, h):
-    """log p_theta(x|h) for x (B, 784) and h (k, B, d): shape (k, B), nats."""
+    """log p_theta(x|h) for x (B, 784) and h (K, B, d_h): shape (K, B), nats."""
     return bernoulli_log_likelihood(decoder(h), x)
 
 
@@ -374,13 +376,13 @@ gen = torch.Generator(device=device).manual_seed(2)
 x_small = x_test_bin[: min(200, config.num_test_iwae)]
 for k in sorted({1, 10, 100, config.iwae_k}):
     est = log_likelihood_iwae(x_small, encoder, log_likelihood, k, generator=gen)
-    print(f"k = {k:5d}: L_k = {est.log_likelihood:8.2f} +- {est.standard_error:.2f} nats on {est.num_points} digits")
+    print(f"K = {k:5d}: L_K = {est.log_likelihood:8.2f} +- {est.standard_error:.2f} nats on {est.num_points} digits")
 
 # %% [markdown]
-# $\mathcal{L}_1$ is the ELBO; the bound rises with $k$ and the gains shrink, as
-# {eq}`vae-iwae` says. The differences between $k$ values are much more precise
+# $\mathcal{L}_1$ is the ELBO; the bound rises with $K$ and the gains shrink, as
+# {eq}`vae-iwae` says. The differences between $K$ values are much more precise
 # than the standard errors suggest, because all rows use the same digits. Now the
-# estimate on the test digits with the configured $k$:
+# estimate on the test digits with the configured $K$:
 
 # %%
 start = time.perf_counter()
@@ -389,10 +391,10 @@ elbo_same_digits = evaluate(encoder, decoder, x_test_bin[:config.num_test_iwae])
 print(f"test log-likelihood: {iwae}  [{time.perf_counter() - start:.0f} s]")
 print(f"test ELBO on the same digits: {elbo_same_digits:.2f} nats, "
       f"so the ELBO is at least {iwae.log_likelihood - elbo_same_digits:.2f} nats below log p(x)")
-published = -86.76  # Burda et al. (2016), Table 1: VAE, one stochastic layer, k = 1 training, MNIST
-print(f"published (Burda et al. 2016, Table 1, 784-200-200-50 VAE): {published:.2f} nats with k = 5000 on the "
+published = -86.76  # Burda et al. (2016), Table 1: VAE, one stochastic layer, trained with K = 1 (the ELBO), MNIST
+print(f"published (Burda et al. 2016, Table 1, 784-200-200-50 VAE): {published:.2f} nats with K = 5000 on the "
       f"10,000 MNIST test digits, after 3,280 epochs on 60,000 training digits")
-print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats with k = {config.iwae_k} on {iwae.num_points:,} "
+print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats with K = {config.iwae_k} on {iwae.num_points:,} "
       f"test digits, after {config.num_epochs} epochs on {len(x_train):,} training digits ({genmod.get_scale()} scale)")
 
 # %% [markdown]
@@ -409,9 +411,9 @@ print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats wi
 # - **training**: at `book` scale the model trains for 80 epochs at batch size
 #   100 (a minute or two on a CPU) instead of 3,280 epochs at batch size 20, and
 #   its ELBO is still rising at the end;
-# - **evaluation**: at `book` scale, $k = 500$ instead of 5,000 importance samples per digit, so
+# - **evaluation**: at `book` scale, $K = 500$ instead of 5,000 importance samples per digit, so
 #   the bound is a little looser (by a fraction of a nat, judging from the table
-#   over $k$ above), on the 2,000 offline test digits instead of 10,000.
+#   over $K$ above), on the 2,000 offline test digits instead of 10,000.
 #
 # Only at `full` scale with the full MNIST data (no `GENMOD_MNIST` set) do the
 # settings match the paper's.
@@ -419,7 +421,7 @@ print(f"this run: {iwae.log_likelihood:.2f} +- {iwae.standard_error:.2f} nats wi
 # %% [markdown]
 # ## A two-dimensional latent space
 #
-# With $d = 2$ the latent space can be drawn. We train the same architecture with
+# With $d_h = 2$ the latent space can be drawn. We train the same architecture with
 # two latent dimensions, then plot the encoder's means $\mu_\phi(\x)$ of the test
 # digits coloured by their class, and decode a grid of latent points. The grid is
 # laid out on quantiles of the prior, $h_j = \Phi^{-1}(u_j)$ for $u_j$ evenly
@@ -433,12 +435,12 @@ decoder_2d = Decoder(2, config.hidden_dim, mean_image=x_train01.mean(0)).to(devi
 history_2d = train_vae(encoder_2d, decoder_2d, x_train01, config.num_epochs_2d, x_eval=x_test_bin, log_every=10)
 encoder_2d.eval(), decoder_2d.eval()
 print(f"2-dimensional latent space: test ELBO {history_2d['test elbo'][-1]:.2f} nats "
-      f"(vs {history['test elbo'][-1]:.2f} with d = {config.latent_dim})")
+      f"(vs {history['test elbo'][-1]:.2f} with d_h = {config.latent_dim})")
 
 # %%
 n_grid = 15
 with torch.no_grad():
-    mu_test = encoder_2d(x_test_bin).loc.cpu().numpy()                    # (N, 2)
+    mu_test = encoder_2d(x_test_bin).loc.cpu().numpy()                    # (n, 2)
     h_grid, _ = standard_normal_grid(n_grid)                               # (n_grid^2, 2): h_j = Phi^{-1}(u_j)
     manifold = torch.sigmoid(decoder_2d(torch.from_numpy(h_grid).to(device))).cpu()  # Bernoulli means, (n_grid^2, 784)
 
@@ -450,7 +452,7 @@ plt.show()
 
 # %% [markdown]
 # **Figure.** Left: the means of $q_\phi(\h \mid \x)$ for the test digits, coloured
-# by class. Right: the Bernoulli means $\pi_\theta(\h)$ decoded on a
+# by class. Right: the Bernoulli means $\mu_\theta(\h)$ decoded on a
 # $15 \times 15$ grid of prior quantiles ($h_1$ increases to the right, $h_2$
 # upwards). The classes form regions of the latent space, and the decoded digits
 # change smoothly from one class to the next, because the KL term keeps the codes
@@ -461,8 +463,9 @@ plt.show()
 # %% [markdown]
 # ## Interpolation in latent space
 #
-# Take two test digits of different classes, encode them to their means
-# $\mu_1, \mu_2$, and decode the points $(1 - t)\mu_1 + t \mu_2$ on the line
+# Take two test digits $\x_1, \x_2$ of different classes, encode them to their means
+# $\mu_\phi(\x_1), \mu_\phi(\x_2)$, and decode the points
+# $(1 - t)\mu_\phi(\x_1) + t \mu_\phi(\x_2)$, $0 \le t \le 1$, on the line
 # between them. For contrast, the second row blends the two images pixel by
 # pixel, $(1 - t)\x_1 + t\x_2$.
 
@@ -471,8 +474,8 @@ i1 = int(np.flatnonzero(y_test == 2)[0])
 i2 = int(np.flatnonzero(y_test == 7)[0])
 t = torch.linspace(0, 1, 10, device=device)[:, None]
 with torch.no_grad():
-    mu_pair = encoder(x_test01[[i1, i2]]).loc                            # encode the grey-level digits, (2, d)
-    h_line = (1 - t) * mu_pair[0] + t * mu_pair[1]                        # (10, d)
+    mu_pair = encoder(x_test01[[i1, i2]]).loc                            # encode the grey-level digits, (2, d_h)
+    h_line = (1 - t) * mu_pair[0] + t * mu_pair[1]                        # (10, d_h)
     latent_path = torch.sigmoid(decoder(h_line))                         # (10, 784)
     pixel_path = (1 - t) * x_test01[i1] + t * x_test01[i2]               # (10, 784)
 image_grid(torch.cat([latent_path, pixel_path]).cpu(), nrow=10)
@@ -488,7 +491,7 @@ plt.show()
 # ## Samples from the prior
 #
 # To generate a digit, draw $\h \sim \N(0, \I)$ and decode it. We show the
-# Bernoulli means $\pi_\theta(\h)$, the expected image, rather than a binary
+# Bernoulli means $\mu_\theta(\h)$, the expected image, rather than a binary
 # sample of it: the pixels of a sample are independent given $\h$, so a binary
 # sample adds salt-and-pepper noise on top of the same picture.
 
@@ -498,7 +501,7 @@ with torch.no_grad():
     samples = torch.sigmoid(decoder(h)).reshape(-1, 28, 28).cpu().numpy()  # Bernoulli means in [0, 1]
     binary = torch.bernoulli(torch.from_numpy(samples[:50]), generator=torch.Generator().manual_seed(4)).numpy()
 fig, axes = plt.subplots(1, 2, figsize=(12, 6))
-image_grid(samples[:100], nrow=10, ax=axes[0], title=r"Bernoulli means $\pi_\theta(\mathbf{h})$, $\mathbf{h} \sim \mathcal{N}(0, \mathbf{I})$")
+image_grid(samples[:100], nrow=10, ax=axes[0], title=r"Bernoulli means $\mu_\theta(\mathbf{h})$, $\mathbf{h} \sim \mathcal{N}(0, \mathbf{I})$")
 image_grid(np.concatenate([samples[:50], binary]), nrow=10, ax=axes[1], title="50 means and binary samples of them")
 plt.show()
 
@@ -558,7 +561,7 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #   prior at no cost.
 # - A two-dimensional latent space arranges the digits by class, and decoding
 #   along lines or from the prior gives smooth, somewhat blurred digits.
-# - The importance-weighted bound {eq}`vae-iwae` rises with $k$ towards
+# - The importance-weighted bound {eq}`vae-iwae` rises with $K$ towards
 #   $\log p_\theta(\x)$; it gives a test log-likelihood in nats, with a standard
 #   error, that can be compared with published values once the data and the
 #   training budget are the same.
@@ -589,47 +592,47 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```{exercise}
 # :label: vae-ex-vae-mnist-torch-beta
 #
-# Train with the $\beta$-VAE objective, reconstruction $- \beta \cdot$ KL, for
-# $\beta = 0.5$ and $\beta = 4$. How do the test ELBO (always computed with
-# $\beta = 1$), the number of active units and the samples from the prior change?
+# Train with the $\beta$-VAE objective, reconstruction $- \betaKL \cdot$ KL, for
+# $\betaKL = 0.5$ and $\betaKL = 4$. How do the test ELBO (always computed with
+# $\betaKL = 1$), the number of active units and the samples from the prior change?
 # ```
 #
 # ```{solution} vae-ex-vae-mnist-torch-beta
 # :class: dropdown
 #
-# With $\beta = 4$ every nat of KL costs four times as much, so the encoder sends
+# With $\betaKL = 4$ every nat of KL costs four times as much, so the encoder sends
 # less information through $\h$: the KL term falls, fewer units are active,
 # reconstructions and samples get blurrier, and the test ELBO falls. With
-# $\beta = 0.5$ the encoder spends more nats: reconstructions sharpen, more units
+# $\betaKL = 0.5$ the encoder spends more nats: reconstructions sharpen, more units
 # become active, but the aggregate posterior moves away from the prior, so
 # samples from $\N(0, \I)$ land more often in regions the decoder was not trained
-# on. Every objective with $\beta_{\mathrm{KL}} \ge 1$ is a lower bound on
-# $\log p(\x)$, since it is the ELBO minus $(\beta_{\mathrm{KL}} - 1)$ times a
-# non-negative KL divergence: $\beta_{\mathrm{KL}} = 4$ gives a looser bound, and
-# $\beta_{\mathrm{KL}} = 1$ the tightest of the three bounds. The
-# $\beta_{\mathrm{KL}} = 0.5$ objective is not a bound: it can exceed
-# $\log p(\x)$ {cite}`higgins2017`.
+# on. Every objective with $\betaKL \ge 1$ is a lower bound on
+# $\log p_\theta(\x)$, since it is the ELBO minus $(\betaKL - 1)$ times a
+# non-negative KL divergence: $\betaKL = 4$ gives a looser bound than
+# $\betaKL = 1$, the ELBO itself. The
+# $\betaKL = 0.5$ objective is not a bound: it can exceed
+# $\log p_\theta(\x)$ {cite}`higgins2017`.
 # ```
 #
 # ```{exercise}
 # :label: vae-ex-vae-mnist-torch-iwae-k
 #
 # For one test digit, compute the importance-weighted estimate
-# $\log \frac1k \sum_i w_i$ 50 times for each $k \in \{1, 10, 100, 1000\}$ (use
+# $\log \frac1K \sum_i w_i$ 50 times for each $K \in \{1, 10, 100, 1000\}$ (use
 # `genmod.vae.iwae_log_weights` and `iwae_bound`), and plot the mean and the
-# standard deviation against $k$. What happens to each, and why?
+# standard deviation against $K$. What happens to each, and why?
 # ```
 #
 # ```{solution} vae-ex-vae-mnist-torch-iwae-k
 # :class: dropdown
 #
 # `iwae_bound(iwae_log_weights(x.expand(50, -1), encoder, log_likelihood, k))`
-# gives 50 independent estimates. Their mean rises with $k$ (Burda et al.'s
-# Theorem 1: $\mathcal{L}_k \le \mathcal{L}_{k+1}$) and levels off near
-# $\log p(\x)$, and their standard deviation falls roughly like $1/\sqrt{k}$ once
-# $k$ is large, because the average of the weights concentrates around $p(\x)$
-# (the delta method gives $\operatorname{sd} \approx \sqrt{\Var[w]/k}\,/\,p(\x)$).
-# For small $k$ the estimates have a long left tail: most draws miss the region
+# gives 50 independent estimates (`k` is $K$). Their mean rises with $K$ (Burda et al.'s
+# Theorem 1: $\mathcal{L}_K \le \mathcal{L}_{K+1}$) and levels off near
+# $\log p_\theta(\x)$, and their standard deviation falls roughly like $1/\sqrt{K}$ once
+# $K$ is large, because the average of the weights concentrates around $p_\theta(\x)$
+# (the delta method gives $\operatorname{sd} \approx \sqrt{\Var[w]/K}\,/\,p_\theta(\x)$).
+# For small $K$ the estimates have a long left tail: most draws miss the region
 # where the posterior puts its mass.
 # ```
 #

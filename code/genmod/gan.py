@@ -24,7 +24,7 @@ def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> 
     r"""The discriminator's loss: minus the value function on a minibatch.
 
     .. math::
-        L_D = -\frac1B \sum_i \log D(\x_i) - \frac1B \sum_i \log\left(1 - D(G(\h_i))\right)
+        \mathcal{L}_D = -\frac1B \sum_i \log D(\x_i) - \frac1B \sum_i \log\left(1 - D(G(\h_i))\right)
             = -\hat v(G, D)
 
     (eq. ``gans-value-function``; Goodfellow et al. 2014, eq. 1). At :math:`D = \tfrac12`
@@ -42,7 +42,7 @@ def discriminator_loss(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> 
 
 
 def generator_loss_saturating(logits_fake: torch.Tensor) -> torch.Tensor:
-    r"""The minimax generator loss :math:`L_G = \frac1B \sum_i \log(1 - D(G(\h_i)))` (eq. ``gans-saturating-loss``).
+    r"""The minimax generator loss :math:`\mathcal{L}_G^{\mathrm{sat}} = \frac1B \sum_i \log(1 - D(G(\h_i)))` (eq. ``gans-saturating-loss``).
 
     Its gradient with respect to the logit is :math:`-D`, which vanishes when the
     discriminator rejects the samples confidently.
@@ -57,7 +57,7 @@ def generator_loss_saturating(logits_fake: torch.Tensor) -> torch.Tensor:
 
 
 def generator_loss_nonsaturating(logits_fake: torch.Tensor) -> torch.Tensor:
-    r"""The non-saturating generator loss :math:`L_G = -\frac1B \sum_i \log D(G(\h_i))` (eq. ``gans-nonsaturating-loss``).
+    r"""The non-saturating generator loss :math:`\mathcal{L}_G^{\mathrm{ns}} = -\frac1B \sum_i \log D(G(\h_i))` (eq. ``gans-nonsaturating-loss``).
 
     Its gradient with respect to the logit is :math:`-(1 - D)`, large exactly where
     the saturating loss's vanishes (Goodfellow et al. 2014, Sec. 3).
@@ -88,10 +88,10 @@ def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
 
 def gradient_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, lam: float = 10.0, *,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""The WGAN-GP penalty :math:`\lambda\, \E_{\hat\x}\left[(\lVert \nabla_{\hat\x} f(\hat\x) \rVert_2 - 1)^2\right]`.
+    r"""The WGAN-GP penalty :math:`\lambda_{\mathrm{GP}}\, \E_{\hat\x}\left[(\lVert \nabla_{\hat\x} f(\hat\x) \rVert_2 - 1)^2\right]`.
 
-    At :math:`\hat\x = \epsilon \x + (1 - \epsilon) \tilde\x`, one
-    :math:`\epsilon \sim U[0, 1]` per pair of a real :math:`\x` and a generated
+    At :math:`\hat\x = \rho \x + (1 - \rho) \tilde\x`, one
+    :math:`\rho \sim \mathcal{U}(0, 1)` per pair of a real :math:`\x` and a generated
     :math:`\tilde\x` (eq. ``gans-wgan-gp``; Gulrajani et al. 2017, eq. 3 and
     Algorithm 1). The input gradient is taken with ``create_graph=True`` so that
     the penalty can be differentiated with respect to the critic's weights.
@@ -100,8 +100,8 @@ def gradient_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, lam: fl
         critic: a module or function mapping a batch ``(B, ...)`` to values ``(B, 1)`` or ``(B,)``.
         x_real: real data, shape ``(B, ...)`` (any number of feature axes).
         x_fake: generated data, the same shape (detached from the generator).
-        lam: :math:`\lambda \ge 0`, the penalty weight (10 in the paper).
-        generator: ``torch.Generator`` for :math:`\epsilon` (on ``x_real``'s device);
+        lam: :math:`\lambda_{\mathrm{GP}} \ge 0`, the penalty weight (10 in the paper).
+        generator: ``torch.Generator`` for :math:`\rho` (Gulrajani et al.'s :math:`\epsilon`) (on ``x_real``'s device);
             the global one when ``None``.
 
     Returns:
@@ -113,8 +113,8 @@ def gradient_penalty(critic, x_real: torch.Tensor, x_fake: torch.Tensor, lam: fl
     if x_real.shape != x_fake.shape:
         raise ValueError(f"x_real and x_fake must have the same shape, got {tuple(x_real.shape)} and {tuple(x_fake.shape)}")
     shape = (x_real.shape[0],) + (1,) * (x_real.dim() - 1)
-    eps = torch.rand(shape, device=x_real.device, dtype=x_real.dtype, generator=generator)  # one eps per pair
-    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)                      # (B, ...)
+    rho = torch.rand(shape, device=x_real.device, dtype=x_real.dtype, generator=generator)  # one rho per pair
+    x_hat = (rho * x_real + (1 - rho) * x_fake).requires_grad_(True)                      # (B, ...)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)          # (B, ...)
     grad_norm = grad.flatten(start_dim=1).norm(2, dim=1)                                  # ||grad f(x_hat)||_2, (B,)
     return lam * ((grad_norm - 1) ** 2).mean()

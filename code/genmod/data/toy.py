@@ -20,15 +20,15 @@ class Mixture:
     r"""An isotropic Gaussian mixture in :math:`\R^d`.
 
     .. math::
-        p(\x) = \sum_{c=1}^{M} w_c \, \N(\x; \mu_c, \sigma_c^2 \I),
-        \qquad \sum_c w_c = 1.
+        p(\x) = \sum_{j=1}^{M} w_j \, \N(\x; \mu_j, \sigma_j^2 \I),
+        \qquad \sum_j w_j = 1.
 
     Args:
-        means: component means :math:`\mu_c`, shape ``(M, d)`` (data units); a
+        means: component means :math:`\mu_j`, shape ``(M, d)`` (data units); a
             flat array of ``M`` values means ``d = 1``.
-        stds: component standard deviations :math:`\sigma_c > 0`, a scalar (shared)
+        stds: component standard deviations :math:`\sigma_j > 0`, a scalar (shared)
             or shape ``(M,)`` (data units).
-        weights: mixture weights :math:`w_c`, shape ``(M,)``, non-negative and
+        weights: mixture weights :math:`w_j`, shape ``(M,)``, non-negative and
             summing to 1 (within 1e-8); equal weights when ``None``.
 
     Raises:
@@ -65,7 +65,7 @@ class Mixture:
     def ring(cls, num_modes: int = 8, *, radius: float = 2.0, std: float = 0.02) -> "Mixture":
         r"""The ring of Gaussians: ``num_modes`` equal-weight components on a circle in :math:`\R^2`.
 
-        :math:`\mu_c = r(\cos 2\pi c/M, \sin 2\pi c/M)`, :math:`\sigma_c = \sigma`: the
+        :math:`\mu_j = r(\cos 2\pi j/M, \sin 2\pi j/M)` for :math:`j = 0, \dots, M - 1`, :math:`\sigma_j = \sigma`: the
         target used to show mode collapse (Metz et al. 2017, *Unrolled GANs*, Sec. 3.1).
 
         Args:
@@ -89,7 +89,7 @@ class Mixture:
         return self.means.shape[0]
 
     def mean(self) -> np.ndarray:
-        r"""The mixture's mean :math:`\sum_c w_c \mu_c`, shape ``(d,)``."""
+        r"""The mixture's mean :math:`\sum_j w_j \mu_j`, shape ``(d,)``."""
         return self.weights @ self.means
 
     def _points(self, x) -> np.ndarray:
@@ -105,7 +105,7 @@ class Mixture:
         return x
 
     def _component_log_densities(self, x: np.ndarray) -> np.ndarray:
-        # log w_c + log N(x; mu_c, sigma_c^2 I), shape (n, M)
+        # log w_j + log N(x; mu_j, sigma_j^2 I), shape (n, M)
         sq = ((x[:, None, :] - self.means[None]) ** 2).sum(-1)
         var = self.stds**2
         return np.log(self.weights) - 0.5 * sq / var - 0.5 * self.dim * np.log(2 * np.pi * var)
@@ -119,17 +119,17 @@ class Mixture:
         return np.exp(self.logpdf(x))
 
     def responsibilities(self, x) -> np.ndarray:
-        r"""Posterior component probabilities :math:`p(c \mid \x)`, shape ``(n, M)``, rows summing to 1."""
+        r"""Posterior component probabilities :math:`p(j \mid \x)`, shape ``(n, M)``, rows summing to 1."""
         return softmax(self._component_log_densities(self._points(x)), axis=1)
 
     def score(self, x) -> np.ndarray:
-        r"""The score :math:`\nabla_\x \log p(\x) = \sum_c p(c \mid \x)\, (\mu_c - \x)/\sigma_c^2`, shape ``(n, d)``."""
+        r"""The score :math:`\nabla_\x \log p(\x) = \sum_j p(j \mid \x)\, (\mu_j - \x)/\sigma_j^2`, shape ``(n, d)``."""
         x = self._points(x)
         r = self.responsibilities(x)
         return (r[:, :, None] * (self.means[None] - x[:, None, :]) / self.stds[None, :, None] ** 2).sum(1)
 
     def sample(self, n: int, rng=None, *, return_components: bool = False):
-        r"""Draw ``n`` points: a component :math:`c \sim w`, then :math:`\x \sim \N(\mu_c, \sigma_c^2 \I)`.
+        r"""Draw ``n`` points: a component :math:`j \sim w`, then :math:`\x \sim \N(\mu_j, \sigma_j^2 \I)`.
 
         Args:
             n: number of points, >= 0.
