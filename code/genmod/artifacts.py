@@ -79,6 +79,15 @@ METRIC_UNITS = {
     "log_likelihood_iwae": "nats per digit",
     "log_likelihood_iwae_se": "nats per digit",
     "iwae_num_test_digits": "digits",
+    # energy-based models (genmod.ebm): log Z and log-likelihoods, exact or by AIS
+    "log_z": "nats",
+    "log_z_se": "nats",
+    "log_z_exact": "nats",
+    "test_log_likelihood": "nats per data point",
+    "test_log_likelihood_se": "nats per data point",
+    "train_log_likelihood": "nats per data point",
+    "true_test_log_likelihood": "nats per data point",
+    "reconstruction_error": "squared error per data point",
     # latent spaces
     "active_units": "latent units",
     "prior_hole_fraction": "fraction of prior draws",

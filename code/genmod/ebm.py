@@ -1,0 +1,358 @@
+r"""Restricted Boltzmann machines in PyTorch: energies, conditionals, Gibbs sampling, CD-k, exact log Z, AIS.
+
+The equations are in ``book/ebm/theory.md`` (labels in the docstrings). Notation
+(``book/notation.md``): visible units :math:`\x \in \{0, 1\}^d` (real for the
+Gaussian-binary RBM), hidden units :math:`\h \in \{0, 1\}^{d_h}`, weights
+:math:`W` of shape ``(d, d_h)``, visible biases :math:`a` ``(d,)``, hidden biases
+:math:`b` ``(d_h,)``. Batches sit on axis 0. Energies, free energies, log Z and
+log-likelihoods are in nats. Every sampler takes a ``torch.Generator``.
+
+The notebooks write their training loops out; they share from here what the tests
+check against exact enumeration: the free energy, the conditionals, one block-Gibbs
+step, the CD-k / PCD gradient, log Z by summing over the hidden layer, and
+annealed importance sampling.
+
+Importing this module imports ``torch`` (never ``tensorflow``); ``genmod/__init__.py``
+does not import it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "energy", "free_energy", "p_h_given_x", "p_x_given_h", "gibbs_step", "cd_gradient",
+    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_log_z",
+    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_z_exact", "grbm_marginal",
+]
+
+
+def _check(W, a, b):
+    if W.dim() != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[1],):
+        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {tuple(W.shape)}, a {tuple(a.shape)}, b {tuple(b.shape)}")
+
+
+def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""The binary RBM's energy :math:`E(\x, \h) = -a^\top \x - b^\top \h - \x^\top W \h` (eq. ``ebm-rbm-energy``).
+
+    Args:
+        x: visible states, shape ``(N, d)``, values in {0, 1} (float).
+        h: hidden states, shape ``(N, d_h)``, values in {0, 1} (float).
+        W, a, b: the parameters, shapes ``(d, d_h)``, ``(d,)``, ``(d_h,)``.
+
+    Returns:
+        Energies, shape ``(N,)``, in nats (units of :math:`k_B T` at :math:`T = 1`).
+    """
+    _check(W, a, b)
+    return -(x @ a) - (h @ b) - ((x @ W) * h).sum(-1)
+
+
+def free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""The free energy :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top W)_j)`.
+
+    :math:`F(\x) = -\log \sum_\h e^{-E(\x, \h)}` in closed form (eqs. ``ebm-free-energy``,
+    ``ebm-rbm-free-energy``), so :math:`p(\x) = e^{-F(\x)} / Z`.
+
+    Args:
+        x: visible states, shape ``(N, d)``, float (binary for a binary RBM; any
+            real value is accepted, as AIS and the tests need).
+        W, a, b: the parameters.
+
+    Returns:
+        Shape ``(N,)``, in nats.
+    """
+    _check(W, a, b)
+    return -(x @ a) - F.softplus(x @ W + b).sum(-1)
+
+
+def p_h_given_x(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq. ``ebm-rbm-hidden-conditional``), shape ``(N, d_h)``."""
+    return torch.sigmoid(x @ W + b)
+
+
+def p_x_given_h(h: torch.Tensor, W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    r""":math:`p(x_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq. ``ebm-rbm-visible-conditional``), shape ``(N, d)``."""
+    return torch.sigmoid(h @ W.T + a)
+
+
+def gibbs_step(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
+               generator: torch.Generator | None = None):
+    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` (eq. ``ebm-gibbs``).
+
+    Args:
+        x: current visible states, shape ``(N, d)``, values in {0, 1}.
+        W, a, b: the parameters.
+        generator: ``torch.Generator`` on the parameters' device (global one if ``None``).
+
+    Returns:
+        ``(x_new, h, p_x)``: the new visible states ``(N, d)``, the hidden states
+        drawn on the way ``(N, d_h)``, and :math:`p(x_i = 1 \mid \h)` ``(N, d)``.
+    """
+    h = torch.bernoulli(p_h_given_x(x, W, b), generator=generator)
+    p_x = p_x_given_h(h, W, a)
+    return torch.bernoulli(p_x, generator=generator), h, p_x
+
+
+def cd_gradient(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, k: int = 1,
+                chain: torch.Tensor | None = None, generator: torch.Generator | None = None):
+    r"""The CD-k (or PCD) estimate of the log-likelihood gradient: positive minus negative phase.
+
+    .. math::
+        \Delta W = \langle \x\, p(\h \mid \x)^\top \rangle_{\mathrm{data}}
+                 - \langle \tilde\x\, p(\h \mid \tilde\x)^\top \rangle_{\mathrm{chain}},
+        \quad \Delta a = \langle \x \rangle - \langle \tilde\x \rangle,
+        \quad \Delta b = \langle p(\h \mid \x) \rangle - \langle p(\h \mid \tilde\x) \rangle,
+
+    the learning rule ``ebm-rbm-learning-rule`` with the model expectation replaced
+    by the chain's states :math:`\tilde\x` after ``k`` block-Gibbs steps
+    (eq. ``ebm-cd``; Hinton 2002). The chain starts at the data (CD-k) or, when
+    ``chain`` is given, at the persistent chain's states (PCD, eq. ``ebm-pcd``;
+    Tieleman 2008). Hidden probabilities, not samples, enter both phases (lower
+    variance, same expectation). It is an *ascent* direction: add ``lr`` times it.
+
+    Args:
+        x: a minibatch of data, shape ``(B, d)``, values in {0, 1}.
+        W, a, b: the parameters (not modified).
+        k: Gibbs steps per update, >= 1.
+        chain: persistent chain states ``(C, d)`` for PCD; ``None`` for CD-k.
+        generator: ``torch.Generator`` for the Gibbs steps.
+
+    Returns:
+        ``(dW, da, db, chain)``: gradient estimates with the shapes of ``W, a, b``,
+        and the chain's states after the ``k`` steps (pass them back for PCD).
+
+    Raises:
+        ValueError: if ``k < 1`` or the shapes do not agree.
+    """
+    _check(W, a, b)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    ph_data = p_h_given_x(x, W, b)                                  # positive phase, (B, d_h)
+    x_model = x if chain is None else chain
+    for _ in range(k):
+        x_model, _, _ = gibbs_step(x_model, W, a, b, generator=generator)
+    ph_model = p_h_given_x(x_model, W, b)                           # negative phase, (C, d_h)
+    dW = x.T @ ph_data / len(x) - x_model.T @ ph_model / len(x_model)  # <x h>_data - <x h>_model
+    da = x.mean(0) - x_model.mean(0)
+    db = ph_data.mean(0) - ph_model.mean(0)
+    return dW, da, db, x_model
+
+
+def all_binary_states(n: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
+    r"""All :math:`2^n` binary vectors of length ``n``, shape ``(2^n, n)``, in lexicographic order.
+
+    Raises:
+        ValueError: if ``n > 24`` (the array would not fit in memory comfortably).
+    """
+    if not 0 <= n <= 24:
+        raise ValueError(f"enumerating 2^{n} states is not sensible; n must be in 0..24")
+    return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=dtype, device=device).reshape(2**n, n)
+
+
+def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, chunk: int = 1 << 14) -> torch.Tensor:
+    r"""The exact :math:`\log Z` of a binary RBM by summing over its hidden layer (eq. ``ebm-log-z-exact``).
+
+    .. math::
+        \log Z = \log \sum_{\h} e^{b^\top \h} \prod_i \left(1 + e^{a_i + (W\h)_i}\right),
+
+    a sum of :math:`2^{d_h}` terms, done in chunks with ``logsumexp``. Feasible for
+    :math:`d_h \le 24` (:math:`2^{20}` states take seconds on a CPU).
+
+    Args:
+        W, a, b: the parameters; float64 recommended.
+        chunk: hidden states per chunk (memory: ``chunk * d`` numbers).
+
+    Returns:
+        A 0-dimensional tensor, in nats.
+
+    Raises:
+        ValueError: if :math:`d_h > 24`.
+    """
+    _check(W, a, b)
+    d_h = W.shape[1]
+    if d_h > 24:
+        raise ValueError(f"exact log Z sums over 2^d_h hidden states; d_h = {d_h} is too many (use ais_log_z)")
+    parts = []
+    bits = torch.arange(d_h, device=W.device)
+    for start in range(0, 2**d_h, chunk):
+        idx = torch.arange(start, min(start + chunk, 2**d_h), device=W.device)
+        h = ((idx[:, None] >> bits) & 1).to(W.dtype)                    # (chunk, d_h)
+        parts.append(torch.logsumexp(h @ b + F.softplus(h @ W.T + a).sum(-1), dim=0))
+    return torch.logsumexp(torch.stack(parts), dim=0)
+
+
+def log_likelihood(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, log_z) -> torch.Tensor:
+    r""":math:`\log p(\x) = -F(\x) - \log Z` per data point, shape ``(N,)``, in nats."""
+    return -free_energy(x, W, a, b) - log_z
+
+
+@dataclass(frozen=True)
+class AISEstimate:
+    r"""An AIS estimate of :math:`\log Z` (eq. ``ebm-ais-estimate``).
+
+    Attributes:
+        log_z: :math:`\log \hat Z = \log Z_A + \log \frac1R \sum_r w_r`, in nats.
+        std_error: delta-method standard error of ``log_z``,
+            :math:`\mathrm{sd}(w) / (\sqrt{R}\, \bar w)`, in nats.
+        num_betas: intermediate distributions, K + 1 including both ends.
+        num_runs: R, independent annealing runs.
+        log_weights: :math:`\log w_r`, shape ``(R,)``.
+    """
+
+    log_z: float
+    std_error: float
+    num_betas: int
+    num_runs: int
+    log_weights: torch.Tensor
+
+    def __str__(self) -> str:
+        return (f"log Z = {self.log_z:.3f} +- {self.std_error:.3f} nats (AIS, {self.num_betas} temperatures, "
+                f"{self.num_runs} runs)")
+
+
+def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch.Tensor | int = 1000,
+              num_runs: int = 100, base_a: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> AISEstimate:
+    r"""Annealed importance sampling of a binary RBM's :math:`\log Z` (Neal 2001; Salakhutdinov & Murray 2008).
+
+    The base model :math:`p_A` has :math:`W = 0`, hidden biases 0 and visible
+    biases ``base_a`` (S&M use the log-odds of the data's pixel means), so
+    :math:`\log Z_A = d_h \log 2 + \sum_i \operatorname{softplus}(a_{A,i})` and it is
+    sampled exactly. The intermediate distributions (eq. ``ebm-ais-intermediate``)
+    are :math:`p_k^*(\x) = e^{-F_k(\x)}` with
+
+    .. math::
+        F_k(\x) = -(1 - \beta_k) a_A^\top \x - \beta_k a^\top \x
+                  - \sum_j \operatorname{softplus}\!\left(\beta_k (b_j + (\x^\top W)_j)\right),
+
+    for :math:`0 = \beta_0 < \dots < \beta_K = 1`; each transition is one block-Gibbs
+    step of the intermediate RBM (weights :math:`\beta_k W`, visible biases
+    :math:`(1-\beta_k) a_A + \beta_k a`, hidden biases :math:`\beta_k b`), which
+    leaves :math:`p_k` invariant. The log weights (eq. ``ebm-ais-weights``) are
+    :math:`\log w = \sum_{k=1}^{K} [F_{k-1}(\x_{k-1}) - F_k(\x_{k-1})]`.
+
+    :math:`\hat Z` is unbiased, so :math:`\log \hat Z` is biased low (Jensen): test
+    log-likelihoods computed with it are biased high.
+
+    Args:
+        W, a, b: the RBM's parameters; float64 recommended.
+        betas: the schedule, an increasing tensor from 0 to 1, or the number of
+            temperatures for a uniform schedule (S&M: 14,500 for MNIST).
+        num_runs: R >= 2 independent runs (S&M: 100).
+        base_a: visible biases of the base model, shape ``(d,)``; zeros (the
+            uniform distribution) when ``None``.
+        generator: ``torch.Generator`` for the samples.
+
+    Returns:
+        An :class:`AISEstimate`.
+
+    Raises:
+        ValueError: on a schedule that does not run from 0 to 1 increasingly, or
+            ``num_runs < 2``.
+    """
+    _check(W, a, b)
+    if isinstance(betas, int):
+        betas = torch.linspace(0.0, 1.0, betas, dtype=W.dtype, device=W.device)
+    betas = betas.to(dtype=W.dtype, device=W.device)
+    if betas[0] != 0 or betas[-1] != 1 or not bool((betas[1:] > betas[:-1]).all()):
+        raise ValueError("betas must increase strictly from 0 to 1")
+    if num_runs < 2:
+        raise ValueError(f"num_runs must be >= 2 for a standard error, got {num_runs}")
+    d, d_h = W.shape
+    a_A = torch.zeros_like(a) if base_a is None else base_a.to(W)
+
+    def neg_free_energy(x, beta):                                  # -F_k(x), shape (R,)
+        return x @ ((1 - beta) * a_A + beta * a) + F.softplus(beta * (x @ W + b)).sum(-1)
+
+    x = torch.bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)  # exact sample of p_A
+    log_w = torch.zeros(num_runs, dtype=W.dtype, device=W.device)
+    for beta_prev, beta in zip(betas[:-1], betas[1:]):
+        log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)   # log p*_k(x) - log p*_{k-1}(x)
+        # one Gibbs step of the intermediate RBM at beta, which leaves p_k invariant
+        h = torch.bernoulli(torch.sigmoid(beta * (x @ W + b)), generator=generator)
+        x = torch.bernoulli(torch.sigmoid((1 - beta) * a_A + beta * (h @ W.T + a)), generator=generator)
+    log_z_a = d_h * math.log(2.0) + F.softplus(a_A).sum()
+    log_mean_w = torch.logsumexp(log_w, 0) - math.log(num_runs)
+    w_rel = torch.exp(log_w - log_w.max())                         # w / max w, for a stable sd(w) / mean(w)
+    std_error = float(w_rel.std(unbiased=True) / (math.sqrt(num_runs) * w_rel.mean()))
+    return AISEstimate(float(log_z_a + log_mean_w), std_error, int(len(betas)), int(num_runs), log_w)
+
+
+# ---------------------------------------------------------------------------
+# The Gaussian-binary RBM with one shared visible standard deviation sigma
+# ---------------------------------------------------------------------------
+
+def grbm_free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, sigma: float) -> torch.Tensor:
+    r"""Free energy of the Gaussian-binary RBM (eq. ``ebm-grbm-energy``).
+
+    With :math:`E(\x, \h) = \frac{\lVert \x - a \rVert^2}{2\sigma^2} - b^\top \h - \frac{\x^\top W \h}{\sigma^2}`,
+
+    .. math::
+        F(\x) = \frac{\lVert \x - a \rVert^2}{2\sigma^2}
+              - \sum_j \operatorname{softplus}\!\left(b_j + (\x^\top W)_j / \sigma^2\right).
+
+    Args:
+        x: real visible vectors, shape ``(N, d)`` (data units).
+        W, a, b: the parameters; ``a`` in data units.
+        sigma: the shared visible standard deviation, > 0 (data units).
+
+    Returns:
+        Shape ``(N,)``, in nats.
+    """
+    _check(W, a, b)
+    return ((x - a) ** 2).sum(-1) / (2 * sigma**2) - F.softplus(x @ W / sigma**2 + b).sum(-1)
+
+
+def grbm_p_h_given_x(x, W, b, sigma: float) -> torch.Tensor:
+    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij} / \sigma^2)` (eq. ``ebm-grbm-conditionals``), ``(N, d_h)``."""
+    return torch.sigmoid(x @ W / sigma**2 + b)
+
+
+def grbm_sample_x_given_h(h, W, a, sigma: float, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Draw :math:`\x \sim \N(a + W\h, \sigma^2 \I)` (eq. ``ebm-grbm-conditionals``), shape ``(N, d)``."""
+    mean = h @ W.T + a
+    return mean + sigma * torch.randn(mean.shape, dtype=mean.dtype, device=mean.device, generator=generator)
+
+
+def _grbm_log_weights(W, a, b, sigma):
+    # log of the unnormalised mixture weights b^T h + (|a + W h|^2 - |a|^2) / (2 sigma^2), for all h
+    h = all_binary_states(W.shape[1], dtype=W.dtype, device=W.device)       # (2^d_h, d_h)
+    means = h @ W.T + a                                                      # (2^d_h, d)
+    return h, means, h @ b + ((means**2).sum(-1) - (a**2).sum()) / (2 * sigma**2)
+
+
+def grbm_log_z_exact(W, a, b, sigma: float) -> torch.Tensor:
+    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats."""
+    _, _, log_pi = _grbm_log_weights(W, a, b, sigma)
+    d = W.shape[0]
+    return 0.5 * d * math.log(2 * math.pi * sigma**2) + torch.logsumexp(log_pi, 0)
+
+
+def grbm_marginal(W, a, b, sigma: float):
+    r"""The Gaussian-binary RBM's marginal :math:`p(\x)` as the exact mixture of :math:`2^{d_h}` Gaussians.
+
+    .. math::
+        p(\x) = \sum_\h \pi_\h \, \N(\x; a + W\h, \sigma^2 \I), \qquad
+        \pi_\h \propto e^{b^\top \h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}
+
+    (eq. ``ebm-grbm-marginal``), returned as a :class:`genmod.data.toy.Mixture`
+    (density, log-density, score, sampler).
+
+    Args:
+        W, a, b: the parameters (any float dtype; converted to numpy float64).
+        sigma: the shared visible standard deviation, > 0.
+
+    Returns:
+        A ``Mixture`` with :math:`2^{d_h}` components.
+    """
+    from genmod.data.toy import Mixture
+
+    _check(W, a, b)
+    _, means, log_pi = _grbm_log_weights(W.double(), a.double(), b.double(), float(sigma))
+    weights = torch.softmax(log_pi, 0)
+    return Mixture(means.detach().cpu().numpy(), float(sigma), (weights / weights.sum()).detach().cpu().numpy())
