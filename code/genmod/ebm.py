@@ -224,17 +224,17 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch
     biases ``base_a`` (S&M use the log-odds of the data's pixel means), so
     :math:`\log Z_A = d_h \log 2 + \sum_i \operatorname{softplus}(a_{A,i})` and it is
     sampled exactly. The intermediate distributions (eq. ``ebm-ais-intermediate``)
-    are :math:`p_k^*(\x) = e^{-F_k(\x)}` with
+    are :math:`p_t^*(\x) = e^{-F_t(\x)}` with
 
     .. math::
-        F_k(\x) = -(1 - \beta_k) a_A^\top \x - \beta_k a^\top \x
-                  - \sum_j \operatorname{softplus}\!\left(\beta_k (b_j + (\x^\top W)_j)\right),
+        F_t(\x) = -(1 - \beta_t) a_A^\top \x - \beta_t a^\top \x
+                  - \sum_j \operatorname{softplus}\!\left(\beta_t (b_j + (\x^\top W)_j)\right),
 
     for :math:`0 = \beta_0 < \dots < \beta_K = 1`; each transition is one block-Gibbs
-    step of the intermediate RBM (weights :math:`\beta_k W`, visible biases
-    :math:`(1-\beta_k) a_A + \beta_k a`, hidden biases :math:`\beta_k b`), which
-    leaves :math:`p_k` invariant. The log weights (eq. ``ebm-ais-weights``) are
-    :math:`\log w = \sum_{k=1}^{K} [F_{k-1}(\x_{k-1}) - F_k(\x_{k-1})]`.
+    step of the intermediate RBM (weights :math:`\beta_t W`, visible biases
+    :math:`(1-\beta_t) a_A + \beta_t a`, hidden biases :math:`\beta_t b`), which
+    leaves :math:`p_t` invariant. The log weights (eq. ``ebm-ais-weights``) are
+    :math:`\log w = \sum_{t=1}^{K} [F_{t-1}(\x_{t-1}) - F_t(\x_{t-1})]`.
 
     :math:`\hat Z` is unbiased, so :math:`\log \hat Z` is biased low (Jensen): test
     log-likelihoods computed with it are biased high.
@@ -266,14 +266,14 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch
     d, d_h = W.shape
     a_A = torch.zeros_like(a) if base_a is None else base_a.to(W)
 
-    def neg_free_energy(x, beta):                                  # -F_k(x), shape (R,)
+    def neg_free_energy(x, beta):                                  # -F_t(x), shape (R,)
         return x @ ((1 - beta) * a_A + beta * a) + F.softplus(beta * (x @ W + b)).sum(-1)
 
     x = torch.bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)  # exact sample of p_A
     log_w = torch.zeros(num_runs, dtype=W.dtype, device=W.device)
     for beta_prev, beta in zip(betas[:-1], betas[1:]):
-        log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)   # log p*_k(x) - log p*_{k-1}(x)
-        # one Gibbs step of the intermediate RBM at beta, which leaves p_k invariant
+        log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)   # log p*_t(x) - log p*_{t-1}(x)
+        # one Gibbs step of the intermediate RBM at beta, which leaves p_t invariant
         h = torch.bernoulli(torch.sigmoid(beta * (x @ W + b)), generator=generator)
         x = torch.bernoulli(torch.sigmoid((1 - beta) * a_A + beta * (h @ W.T + a)), generator=generator)
     log_z_a = d_h * math.log(2.0) + F.softplus(a_A).sum()
