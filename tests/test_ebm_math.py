@@ -304,3 +304,16 @@ def test_gaussian_rbm_marginal_is_a_mixture():
         lim = [(-12, 12)] * d
         total, err = integrate.nquad(density, lim, opts={"epsabs": 1e-9})
         assert total == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gaussian_rbm_log_z_is_differentiable_in_sigma():
+    """eq. ebm-grbm-marginal: d log Z / d sigma by autograd equals a central finite difference (sigma learned)."""
+    gen = torch.Generator().manual_seed(15)
+    W = torch.randn(2, 3, generator=gen, dtype=DTYPE)
+    a = torch.randn(2, generator=gen, dtype=DTYPE)
+    b = torch.randn(3, generator=gen, dtype=DTYPE)
+    sigma = torch.tensor(0.4, dtype=DTYPE, requires_grad=True)
+    (grad,) = torch.autograd.grad(ebm.grbm_log_z_exact(W, a, b, sigma), sigma)
+    eps = 1e-6
+    fd = (ebm.grbm_log_z_exact(W, a, b, 0.4 + eps) - ebm.grbm_log_z_exact(W, a, b, 0.4 - eps)) / (2 * eps)
+    assert grad.item() == pytest.approx(fd.item(), rel=1e-6)

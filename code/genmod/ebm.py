@@ -326,11 +326,15 @@ def _grbm_log_weights(W, a, b, sigma):
     return h, means, h @ b + ((means**2).sum(-1) - (a**2).sum()) / (2 * sigma**2)
 
 
-def grbm_log_z_exact(W, a, b, sigma: float) -> torch.Tensor:
-    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats."""
+def grbm_log_z_exact(W, a, b, sigma) -> torch.Tensor:
+    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats.
+
+    Differentiable in ``W``, ``a``, ``b`` and, when it is a tensor, ``sigma``.
+    """
     _, _, log_pi = _grbm_log_weights(W, a, b, sigma)
     d = W.shape[0]
-    return 0.5 * d * math.log(2 * math.pi * sigma**2) + torch.logsumexp(log_pi, 0)
+    sigma_t = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)  # a tensor sigma keeps its gradient
+    return 0.5 * d * torch.log(2 * math.pi * sigma_t**2) + torch.logsumexp(log_pi, 0)
 
 
 def grbm_marginal(W, a, b, sigma: float):
