@@ -197,12 +197,16 @@ def _ppca(gen, orthogonal=False, dim_x=6, dim_h=2, s2=0.3):
     return PPCA(w, mu, s2)
 
 
-def test_ppca_elbo_decomposition_and_exact_posterior():
-    gen = torch.Generator().manual_seed(5)
+def _ppca_case(seed, n=4):
+    """A probabilistic-PCA model, n data points from it, their exact log p(x) and exact posterior (mean, cov)."""
+    gen = torch.Generator().manual_seed(seed)
     model = _ppca(gen)
-    x = model.sample(4, gen)
-    log_px = model.log_marginal(x)
-    post_mean, post_cov = model.posterior(x)
+    x = model.sample(n, gen)
+    return gen, model, x, model.log_marginal(x), model.posterior(x)
+
+
+def test_ppca_elbo_decomposition_and_exact_posterior():
+    gen, model, x, log_px, (post_mean, post_cov) = _ppca_case(5)
     for i in range(len(x)):
         exact = model.elbo(x[i], post_mean[i], post_cov)
         torch.testing.assert_close(exact, log_px[i], rtol=0, atol=1e-10)
@@ -504,11 +508,7 @@ def test_beta_objective_optimum_is_a_tempered_posterior(beta):
 @pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])
 def test_beta_below_one_exceeds_log_px_at_the_exact_posterior(beta):
     r"""The counterexample in closed form: at q = p(h|x), L_beta = log p(x) + (1 - beta) KL(p(h|x) || p(h)) > log p(x)."""
-    gen = torch.Generator().manual_seed(15)
-    model = _ppca(gen)
-    x = model.sample(4, gen)
-    log_px = model.log_marginal(x)
-    post_mean, post_cov = model.posterior(x)
+    gen, model, x, log_px, (post_mean, post_cov) = _ppca_case(15)
     for i in range(len(x)):
         kl = _kl_to_prior(post_mean[i], post_cov)
         l_beta = _beta_objective(model, x[i], post_mean[i], post_cov, beta)
