@@ -51,52 +51,76 @@ def test_every_page_under_book_is_in_the_toc():
     assert not missing, f"pages not listed in _toc.yml: {missing}"
 
 
-def _parts():
-    """part folder -> (caption, notebooks listed under its theory chapter in the toc, in order)."""
-    parts = {}
+def _chapters():
+    """chapter 'part/name' -> (part caption, the notebooks listed as its sections in the toc, in order).
+
+    A chapter is a toc entry `book/<part>/<name>` with a markdown file: `theory` for most parts,
+    and any further chapter of a part (`book/ebm/langevin`, `book/physics/ising`, ...).
+    """
+    chapters = {}
     for part in TOC["parts"]:
         for chapter in part.get("chapters", []):
-            match = re.fullmatch(r"book/([a-z_]+)/theory", chapter["file"])
-            if match:
+            match = re.fullmatch(r"book/([a-z_]+)/([a-z_]+)", chapter["file"])
+            if match and (ROOT / f"{chapter['file']}.md").is_file():
                 sections = [s["file"].split("/")[-1] for s in chapter.get("sections", [])]
-                parts[match.group(1)] = (part["caption"], sections)
+                chapters[f"{match.group(1)}/{match.group(2)}"] = (part["caption"], sections)
+    return chapters
+
+
+CHAPTERS = _chapters()
+
+
+def _parts():
+    """part folder -> (caption, every notebook of the part's chapters, in toc order)."""
+    parts = {}
+    for chapter, (caption, sections) in CHAPTERS.items():
+        part = chapter.split("/")[0]
+        parts.setdefault(part, (caption, []))[1].extend(sections)
     return parts
 
 
 PARTS = _parts()
 
 
+def notebooks_label(chapter):
+    """The label of a chapter's closing list of notebooks: `<part>-notebooks` for `theory`,
+    `<part>-<name>-notebooks` for another chapter of the part."""
+    part, name = chapter.split("/")
+    return f"{part}-notebooks" if name == "theory" else f"{part}-{name.replace('_', '-')}-notebooks"
+
+
 def test_every_notebook_is_a_section_of_its_parts_chapter():
-    """The notebooks on disk are exactly the toc's sections under their part's theory chapter."""
+    """The notebooks on disk are exactly the toc's sections under their part's chapters."""
     on_disk = {(p.parent.name, p.stem) for p in NOTEBOOKS}
     in_toc = {(part, nb) for part, (_, nbs) in PARTS.items() for nb in nbs}
     assert on_disk == in_toc, f"on disk, not in the toc: {on_disk - in_toc}; in the toc, not on disk: {in_toc - on_disk}"
     assert PARTS and all(nbs for _, nbs in PARTS.values()), "every written part has at least one notebook"
 
 
-def test_readme_lists_the_parts_and_notebooks_of_the_toc():
+def test_readme_lists_the_chapters_and_notebooks_of_the_toc():
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| (.+?) \| `book/([a-z_]+)/theory\.md` \| (.+?) \|$", readme, re.M)
-    table = {part: (caption, re.findall(r"`([a-z0-9_]+)`", cell)) for caption, part, cell in rows}
-    assert table == {part: (caption, nbs) for part, (caption, nbs) in PARTS.items()}, (
-        "README.md's table of parts must list the toc's parts, captions and notebooks in order"
+    rows = re.findall(r"^\| (.+?) \| `book/([a-z_]+/[a-z_]+)\.md` \| (.+?) \|$", readme, re.M)
+    table = {chapter: (caption, re.findall(r"`([a-z0-9_]+)`", cell)) for caption, chapter, cell in rows}
+    assert table == CHAPTERS, (
+        "README.md's table of parts must list the toc's chapters, their parts' captions and notebooks in order"
     )
 
 
-def test_intro_names_every_written_part():
+def test_intro_names_every_written_chapter():
     intro = (BOOK / "intro.md").read_text()
-    for part in PARTS:
-        assert f"<{part}/theory>`" in intro, f"book/intro.md does not link the written part {part}"
+    for chapter in CHAPTERS:
+        assert f"<{chapter}>`" in intro, f"book/intro.md does not link the written chapter {chapter}"
 
 
-@pytest.mark.parametrize("part", sorted(PARTS))
-def test_chapter_lists_its_notebooks(part):
-    """Each chapter's section `(<part>-notebooks)=` lists exactly the part's notebooks, in toc order."""
-    text = (BOOK / part / "theory.md").read_text()
-    match = re.search(rf"^\({part}-notebooks\)=\n## [^\n]+\n(.*?)(?=^## |\Z)", text, re.M | re.S)
-    assert match, f"book/{part}/theory.md has no section labelled ({part}-notebooks)="
+@pytest.mark.parametrize("chapter", sorted(CHAPTERS))
+def test_chapter_lists_its_notebooks(chapter):
+    """Each chapter's section `(<label>)=` (see notebooks_label) lists exactly its notebooks, in toc order."""
+    label = notebooks_label(chapter)
+    text = (BOOK / f"{chapter}.md").read_text()
+    match = re.search(rf"^\({label}\)=\n## [^\n]+\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"book/{chapter}.md has no section labelled ({label})="
     listed = re.findall(r"^- \{doc\}`([a-z0-9_]+)`", match.group(1), re.M)
-    assert listed == PARTS[part][1]
+    assert listed == CHAPTERS[chapter][1]
 
 
 LABEL_DEF = re.compile(r"(?::label:|:name:)\s*([A-Za-z0-9_-]+)|^\s*(?:# )?\(([A-Za-z0-9_-]+)\)=", re.M)
@@ -116,7 +140,7 @@ def test_labels_follow_the_grammar(page):
             bad.append(label)
         elif label.startswith(f"{part}-ex-") and page.suffix == ".py" and not label.startswith(f"{part}-ex-{notebook}-"):
             bad.append(label)
-        elif page.suffix == ".md" and page.stem == "theory":
+        elif page.suffix == ".md" and f"{part}/{page.stem}" in CHAPTERS:
             others = [nb.replace("_", "-") for nb in PARTS.get(part, ("", []))[1]]
             if any(label.startswith(f"{part}-ex-{nb}-") for nb in others):
                 bad.append(label)
