@@ -22,7 +22,8 @@
 # the mixture of four Gaussians that we fit it to. We train it with the exact
 # likelihood gradient, with CD-1, CD-10 and with persistent contrastive
 # divergence, and see precisely what each gradient estimator gets right and
-# what it gets wrong.
+# what it gets wrong. Then we train the same model on real-valued data, the
+# standardised grey levels of MNIST, where its log-likelihood is still exact.
 #
 # ```{admonition} Learning goals
 # :class: tip
@@ -40,7 +41,9 @@
 #   with the true density's;
 # - explain why CD-1 learns the shape of each mode but not how much probability
 #   each mode gets, and how that follows from how rarely a block-Gibbs chain
-#   {eq}`ebm-gibbs` crosses between modes.
+#   {eq}`ebm-gibbs` crosses between modes;
+# - fit the model to standardised digits and read its exact marginal: the
+#   heaviest of its $2^{d_h}$ components and its gain over independent pixels.
 # ```
 
 # %%
@@ -61,9 +64,10 @@ from scipy.stats import norm
 import genmod
 from genmod import pick
 from genmod.data import Mixture
-from genmod.ebm import grbm_free_energy, grbm_log_z_exact, grbm_marginal, grbm_p_h_given_x, grbm_sample_x_given_h
+from genmod.ebm import (grbm_free_energy, grbm_log_mixture_weights, grbm_log_z_exact, grbm_marginal, grbm_p_h_given_x,
+                        grbm_sample_x_given_h)
 from genmod.metrics import mmd2_against_real
-from genmod.plotting import samples_2d
+from genmod.plotting import image_grid, samples_2d
 from genmod.torchutils import get_device, seed_everything
 
 print(f"scale: {genmod.get_scale()}")
@@ -72,7 +76,7 @@ if device.type == "cpu":
     torch.set_num_threads(1)  # a model this small runs faster on one thread than on several
 seed_everything(0)
 DTYPE = torch.float64  # double precision: the exact checks below agree to rounding
-print("data: a mixture of four 2D Gaussians from genmod.data.Mixture (generated, no download)")
+print("data: a mixture of four 2D Gaussians from genmod.data.Mixture (generated, no download); MNIST in section 7")
 
 # %% [markdown]
 # ## Configuration
@@ -112,6 +116,13 @@ config = genmod.Config(
     num_gibbs_steps=pick(quick=1000, book=10000, full=50000),   # steps of each long chain
     mmd_num_samples=pick(quick=500, book=2000, full=5000),  # samples per set in the MMD^2
     seed=0,                                                 # seeds of the data, the initial parameters, minibatches and Gibbs noise
+    mnist_hidden_dim=pick(quick=10, book=20, full=20),      # d_h of the RBM on standardised MNIST (exact log Z: 2^d_h terms)
+    mnist_epochs=pick(quick=1, book=15, full=100),          # passes over the 8,000 (offline) training digits
+    mnist_lr=1e-3,                                          # its SGD step size at the start, decaying linearly to 0
+    mnist_momentum=0.9,                                     # its SGD momentum
+    mnist_batch_size=100,                                   # digits per step
+    mnist_num_chains=100,                                   # its persistent chains (PCD)
+    mnist_gibbs_steps=pick(quick=100, book=1000, full=1000),  # Gibbs steps of its free-running chains
 )
 
 # %% [markdown]
@@ -660,8 +671,169 @@ for name, m in mmd.items():
 # In the book run the PCD samples' $\MMD^2$ is as small as that between two
 # sets of held-out points (both are a few $10^{-4}$ or less, within the noise of
 # the estimate), while CD-1's is about $0.07$.
+
+# %% [markdown]
+# (ebm-gaussian-rbm-mnist)=
+# ## 7. The same model on real-valued digits
 #
-# Finally we save the PCD model's Gibbs samples and the metrics of all four runs
+# The Gaussian-binary RBM models real vectors, so it can take the grey levels
+# of MNIST as they are, without binarizing them. We standardise them: subtract
+# each pixel's mean over the training digits and divide by one common standard
+# deviation (that of all centred training pixels), so that the pixels have mean
+# 0 and unit variance on average and $\sigma = 1$ is the natural scale. (Pixels
+# at the border never light up; they stay exactly 0, which a $\sigma = 1$
+# model explains badly but equally badly for every model below.) With
+# $d_h = $ `mnist_hidden_dim` hidden units the model's marginal is a mixture of
+# $2^{d_h}$ Gaussians $\N(\mathbf{a} + W\h, \I)$ {eq}`ebm-grbm-marginal`, whose
+# $\log Z$, and hence whose held-out log-likelihood, is still exact: the sum
+# runs over the $2^{d_h}$ hidden states and never over the 784 pixels.
+#
+# The reference point is the same model with $W = 0$: independent unit
+# Gaussians at the pixel means, $\log p(\x) = -\frac12 \lVert \x \rVert^2 - \frac{784}{2}\log 2\pi$
+# for centred data. Every nat per digit the RBM gains over it is structure
+# that its hidden units have found. We train by PCD with `mnist_num_chains`
+# persistent chains, taking the gradient of
+# $\langle F \rangle_{\mathrm{data}} - \langle F \rangle_{\mathrm{chains}}$ by
+# autograd as in section 4, with SGD with momentum.
+
+# %%
+(mnist_train, mnist_train_labels), (mnist_test, _) = genmod.load_mnist()     # prints its source
+grey_train = mnist_train.reshape(len(mnist_train), -1).astype(np.float64) / 255.0  # (8000, 784) in [0, 1]
+grey_test = mnist_test.reshape(len(mnist_test), -1).astype(np.float64) / 255.0
+pixel_mean = grey_train.mean(0)                                    # (784,)
+pixel_scale = (grey_train - pixel_mean).std()                      # one number: the std of all centred pixels
+xm_train = torch.as_tensor((grey_train - pixel_mean) / pixel_scale, dtype=DTYPE, device=device)
+xm_test = torch.as_tensor((grey_test - pixel_mean) / pixel_scale, dtype=DTYPE, device=device)
+dm, dm_h, sigma_m = xm_train.shape[1], config.mnist_hidden_dim, 1.0
+print(f"standardised digits: train {tuple(xm_train.shape)}, test {tuple(xm_test.shape)}; one scale "
+      f"{pixel_scale:.4f} grey levels; mean pixel variance {xm_train.var(0).mean():.3f}")
+
+
+def grbm_test_ll(W, a, b, x):
+    """Exact mean log p(x) = -F(x) - log Z over the rows of x, and its standard error (nats per digit)."""
+    ll = -grbm_free_energy(x, W, a, b, sigma_m) - grbm_log_z_exact(W, a, b, sigma_m)
+    return ll.mean().item(), (ll.std() / np.sqrt(len(ll))).item()
+
+
+def train_grbm_mnist():
+    """PCD-1 on the standardised digits; the exact test log-likelihood after every epoch."""
+    init = torch.Generator(device=device).manual_seed(config.seed + 10)
+    W = (0.01 * torch.randn(dm, dm_h, dtype=DTYPE, device=device, generator=init)).requires_grad_()
+    a = xm_train.mean(0).clone().requires_grad_()                  # the data mean (0 after centring)
+    b = torch.zeros(dm_h, dtype=DTYPE, device=device, requires_grad=True)
+    chains = xm_train[torch.randint(len(xm_train), (config.mnist_num_chains,), device=device, generator=init)]
+    steps_per_epoch = len(xm_train) // config.mnist_batch_size
+    num_steps = config.mnist_epochs * steps_per_epoch
+    opt = torch.optim.SGD([W, a, b], lr=config.mnist_lr, momentum=config.mnist_momentum)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - t / num_steps)
+    test_ll = [grbm_test_ll(W.detach(), a.detach(), b.detach(), xm_test)[0]]
+    for epoch in range(config.mnist_epochs):
+        perm = torch.randperm(len(xm_train), device=device, generator=init)
+        for idx in perm[: steps_per_epoch * config.mnist_batch_size].split(config.mnist_batch_size):
+            with torch.no_grad():                                  # one Gibbs step of the persistent chains
+                h = torch.bernoulli(grbm_p_h_given_x(chains, W, b, sigma_m), generator=init)
+                chains = grbm_sample_x_given_h(h, W, a, sigma_m, generator=init)
+            # <F>_data - <F>_chains: its gradient is minus the PCD estimate of the log-likelihood gradient
+            loss = grbm_free_energy(xm_train[idx], W, a, b, sigma_m).mean() - grbm_free_energy(chains, W, a, b, sigma_m).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+        test_ll.append(grbm_test_ll(W.detach(), a.detach(), b.detach(), xm_test)[0])
+    return W.detach(), a.detach(), b.detach(), test_ll
+
+
+start = time.perf_counter()
+Wm, am, bm, mnist_curve = train_grbm_mnist()
+mnist_seconds = time.perf_counter() - start
+mnist_ll, mnist_ll_se = grbm_test_ll(Wm, am, bm, xm_test)
+baseline = (-0.5 * (xm_test - xm_train.mean(0)) ** 2 - 0.5 * np.log(2 * np.pi)).sum(-1)   # W = 0, b = 0
+baseline_ll, baseline_se = baseline.mean().item(), (baseline.std() / np.sqrt(len(baseline))).item()
+print(f"PCD-1, d_h = {dm_h}, {config.mnist_epochs} epochs in {mnist_seconds:.0f} s")
+print(f"exact test log-likelihood {mnist_ll:.2f} +- {mnist_ll_se:.2f} nats per digit (standardised units); "
+      f"W = 0 baseline {baseline_ll:.2f} +- {baseline_se:.2f}; gain {mnist_ll - baseline_ll:.2f} nats")
+
+# %% [markdown]
+# The log-likelihoods are densities of the *standardised* digits: in grey
+# levels in $[0, 1]$ each is $784 \log(1/s)$ nats higher, with $s$ the common
+# scale printed above, and neither is comparable with the binary RBM's
+# log-likelihoods of bits in {doc}`rbm_mnist_torch`.
+#
+# Because the marginal is an explicit mixture, we can look at it directly: the
+# means $\mathbf{a} + W\h$ of its most probable components, and their weights
+# $\pi_\h$ {eq}`ebm-grbm-marginal`, next to the digits that free-running Gibbs
+# chains reach from noise.
+
+# %%
+with torch.no_grad():
+    states, log_pi = grbm_log_mixture_weights(Wm, am, bm, sigma_m)                  # (2^d_h, d_h), (2^d_h,)
+    pi = torch.softmax(log_pi, 0)                                                    # mixture weights, eq. ebm-grbm-marginal
+    top = torch.argsort(pi, descending=True)[:24]
+    component_means = states[top] @ Wm.T + am                                        # (24, 784), standardised
+    gibbs = torch.Generator(device=device).manual_seed(config.seed + 11)
+    x_chain = torch.randn(64, dm, dtype=DTYPE, device=device, generator=gibbs)        # noise
+    for _ in range(config.mnist_gibbs_steps):
+        h_chain = torch.bernoulli(grbm_p_h_given_x(x_chain, Wm, bm, sigma_m), generator=gibbs)
+        x_chain = grbm_sample_x_given_h(h_chain, Wm, am, sigma_m, generator=gibbs)
+    chain_means = h_chain @ Wm.T + am                                                # E[x | h] of the last step
+
+
+def to_grey(x):
+    """Standardised vectors (N, 784) back to 28 x 28 grey levels, clipped to [0, 1] for display only."""
+    return np.clip(x.cpu().numpy() * pixel_scale + pixel_mean, 0, 1).reshape(-1, 28, 28)
+
+
+fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+filters = Wm.T.reshape(-1, 28, 28).cpu()
+limit = float(filters.abs().max())
+image_grid(filters, nrow=5, ax=axes[0], value_range=(-limit, limit), cmap="RdBu_r",
+           title=f"the {dm_h} columns of $W$ ($\\pm${limit:.2f})")
+image_grid(to_grey(component_means), nrow=6, ax=axes[1],
+           title=f"the 24 heaviest of $2^{{{dm_h}}}$ components\n(together {pi[top].sum():.1%} of the mass)")
+image_grid(to_grey(chain_means), nrow=8, ax=axes[2], title=f"$E[\\mathbf{{x}}|\\mathbf{{h}}]$ after {config.mnist_gibbs_steps} Gibbs steps")
+fig.tight_layout()
+plt.show()
+print("weights of the six heaviest components:", np.round(pi[top[:6]].cpu().numpy(), 4).tolist())
+
+# %% [markdown]
+# **Figure.** The Gaussian-binary RBM on standardised MNIST. Left: its
+# `mnist_hidden_dim` filters, the columns of $W$ (red positive, blue negative).
+# Middle: the means $\mathbf{a} + W\h$ of the 24 mixture components with the
+# largest weights $\pi_\h$, mapped back to grey levels (values outside $[0, 1]$
+# clipped for display). Right: the means $\mathbf{a} + W\h$ reached by 64 Gibbs
+# chains after `mnist_gibbs_steps` steps from Gaussian noise (the samples
+# themselves add unit Gaussian noise to every pixel, which would hide them).
+#
+# With 20 hidden units the model is a mixture of about a million Gaussians
+# whose means are sums of a few of 20 prototypes: each component mean is the
+# pixel mean plus the columns of $W$ whose unit is on. In the `book` run (15
+# epochs, about half a minute on one CPU core) its exact held-out log-likelihood was
+# $-1008.3 \pm 1.9$ nats per standardised digit against $-1141.1 \pm 2.5$ for
+# the independent-pixel baseline, a gain of 133 nats; yet the mass is
+# concentrated: the 24 heaviest of its $2^{20}$ components carried 92 % of it
+# and the heaviest alone 48 %. Those components and the chains show blurred
+# 3s, 5s, 0s and 8s, and few other classes; with so few
+# hidden units and one shared $\sigma$ the model cannot be sharp, and
+# {cite}`hinton2012practical` discusses why Gaussian-binary RBMs are hard to
+# train (the step size must be far smaller than for binary units, and a learned
+# $\sigma$ tends to collapse).
+
+# %%
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.plot(range(len(mnist_curve)), mnist_curve, marker="o", label="Gaussian-binary RBM (PCD-1)")
+ax.axhline(baseline_ll, color="C3", ls="--", label="$W = 0$: independent unit Gaussians")
+ax.set_xlabel("epoch")
+ax.set_ylabel("exact test log-likelihood\n(nats per standardised digit)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# **Figure.** The exact held-out log-likelihood of the standardised test
+# digits after each epoch of PCD training (epoch 0: the initial model, nearly
+# the baseline), against the independent-Gaussian baseline (dashed).
+
+# %% [markdown]
+# Finally we save the 2D PCD model's Gibbs samples, the metrics of all four 2D runs and of the MNIST model,
 # for the book's comparison of models, and the PCD model's parameters beside them.
 
 # %%
@@ -672,6 +844,9 @@ metrics = {"test_log_likelihood": pcd["test_ll"], "test_log_likelihood_se": pcd[
            "log_z_exact": pcd["log_z"], "train_time_s": pcd["seconds"], "mmd2": mmd["PCD"]["mmd2_generated_vs_real"],
            "mmd2_real_vs_real": mmd["PCD"]["mmd2_real_vs_real"], "mmd_bandwidth": mmd["PCD"]["mmd_bandwidth"],
            "mmd_num_samples": mmd["PCD"]["mmd_num_samples"], "num_samples": len(samples)}
+metrics |= {"mnist/test_log_likelihood": mnist_ll, "mnist/test_log_likelihood_se": mnist_ll_se,
+            "mnist/baseline_test_log_likelihood": baseline_ll, "mnist/log_z_exact": grbm_log_z_exact(Wm, am, bm, sigma_m).item(),
+            "mnist/train_time_s": mnist_seconds}
 for name, tag in tags.items():
     r = results[name]
     metrics |= {f"{tag}/test_log_likelihood": r["test_ll"], f"{tag}/log_z_exact": r["log_z"],
@@ -679,7 +854,10 @@ for name, tag in tags.items():
 folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="points", config=config, device=str(device))
 W_pcd, a_pcd, b_pcd = (p.cpu().numpy() for p in pcd["params"])
 np.savez(genmod.artifacts.artifacts_dir(NOTEBOOK) / "params.npz", W=W_pcd, a=a_pcd, b=b_pcd, sigma=sigma)
-print(f"saved {len(samples)} samples, {len(metrics)} metrics and the PCD model's W, a, b, sigma to {folder}")
+np.savez(genmod.artifacts.artifacts_dir(NOTEBOOK) / "params_mnist.npz", W=Wm.cpu().numpy(), a=am.cpu().numpy(),
+         b=bm.cpu().numpy(), sigma=sigma_m, pixel_mean=pixel_mean, pixel_scale=pixel_scale)
+print(f"saved {len(samples)} samples, {len(metrics)} metrics, the PCD model's W, a, b, sigma (params.npz) "
+      f"and the MNIST model's with its standardisation (params_mnist.npz) to {folder}")
 print(f"PCD: held-out log-likelihood {pcd['test_ll']:.4f} nats per point, true density {true_ll.mean():.4f}, "
       f"gap {true_ll.mean() - pcd['test_ll']:.4f}; log Z = {pcd['log_z']:.3f}")
 
@@ -699,6 +877,11 @@ print(f"PCD: held-out log-likelihood {pcd['test_ll']:.4f} nats per point, true d
 # $(0.3, 0.2)$: moving, but slowly. The `quick` scale (1,500 steps) only checks
 # that the notebook runs; its numbers are not meant to be read. Results on a
 # GPU may differ from CPU results in the last digits.
+#
+# The MNIST section (section 7) has no reference run either: it uses the
+# offline 8,000 training and 2,000 test digits, $d_h = 20$ (the largest for which
+# the exact $\log Z$ stays cheap), $\sigma = 1$ fixed, and 15 epochs of PCD-1 at
+# `book` scale (100 at `full`).
 #
 # ## Summary
 #
@@ -720,6 +903,10 @@ print(f"PCD: held-out log-likelihood {pcd['test_ll']:.4f} nats per point, true d
 #   in a thousand when the modes are $6.7\sigma$ apart, and needs thousands of
 #   steps to forget its start; CD-1's negative samples, one step from the data,
 #   carry almost no information about how much probability each mode should get.
+# - On standardised MNIST the same model, with 20 hidden units, is a mixture of
+#   about a million Gaussians whose exact held-out log-likelihood beats
+#   independent pixels by about 133 nats per digit in the book run, while its
+#   mass sits on a few dozen blurred prototypes.
 #
 # ## Exercises
 #

@@ -26,15 +26,36 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "energy", "free_energy", "p_h_given_x", "p_x_given_h", "gibbs_step", "cd_gradient",
-    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_log_z",
-    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_z_exact", "grbm_marginal",
+    "bernoulli", "energy", "free_energy", "p_h_given_x", "p_x_given_h", "gibbs_step", "cd_gradient",
+    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_schedule", "ais_log_z",
+    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_mixture_weights", "grbm_log_z_exact",
+    "grbm_marginal",
 ]
 
 
 def _check(W, a, b):
     if W.dim() != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[1],):
         raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {tuple(W.shape)}, a {tuple(a.shape)}, b {tuple(b.shape)}")
+
+
+def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Binary states with :math:`P(1) = p`, drawn as :math:`u < p` from uniforms :math:`u \sim \mathcal{U}[0, 1)`.
+
+    Written out instead of ``torch.bernoulli`` so that the random bits are explicit:
+    the uniforms come from ``torch.rand`` with ``p``'s shape, dtype and device, one
+    call per draw, so another framework given the same uniforms draws the same
+    states (``tests/test_rbm_frameworks.py`` checks the Keras RBM of
+    ``book/ebm/rbm_mnist_tf`` against this module that way).
+
+    Args:
+        p: probabilities, any shape, values in [0, 1].
+        generator: ``torch.Generator`` on ``p``'s device (the global one if ``None``).
+
+    Returns:
+        A tensor like ``p`` with values in {0, 1}.
+    """
+    u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device)
+    return (u < p).to(p.dtype)
 
 
 def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -93,9 +114,9 @@ def gibbs_step(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tenso
         ``(x_new, h, p_x)``: the new visible states ``(N, d)``, the hidden states
         drawn on the way ``(N, d_h)``, and :math:`p(x_i = 1 \mid \h)` ``(N, d)``.
     """
-    h = torch.bernoulli(p_h_given_x(x, W, b), generator=generator)
+    h = bernoulli(p_h_given_x(x, W, b), generator=generator)       # uniforms (N, d_h) first
     p_x = p_x_given_h(h, W, a)
-    return torch.bernoulli(p_x, generator=generator), h, p_x
+    return bernoulli(p_x, generator=generator), h, p_x              # then uniforms (N, d)
 
 
 def cd_gradient(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, k: int = 1,
@@ -215,6 +236,33 @@ class AISEstimate:
                 f"{self.num_runs} runs)")
 
 
+def ais_schedule(num_betas: int, *, dtype=torch.float64) -> torch.Tensor:
+    r"""A piecewise uniform AIS schedule :math:`0 = \beta_0 < \dots < \beta_K = 1`, denser near 1.
+
+    A tenth of the temperatures on [0, 0.5], a third on [0.5, 0.9] and the rest on
+    [0.9, 1], in the spirit of Salakhutdinov & Murray (2008, who use 500 on
+    [0, 0.5], 4,000 on [0.5, 0.9], 10,000 on [0.9, 1]), where the intermediate
+    distributions (eq. ``ebm-ais-intermediate``) of a trained RBM change fastest.
+
+    Args:
+        num_betas: K + 1 >= 8, the number of inverse temperatures including 0 and 1.
+        dtype: the tensor's dtype.
+
+    Returns:
+        An increasing tensor of shape ``(num_betas,)`` from 0 to 1.
+
+    Raises:
+        ValueError: if ``num_betas < 8``.
+    """
+    if num_betas < 8:
+        raise ValueError(f"num_betas must be >= 8 for a three-piece schedule, got {num_betas}")
+    n1, n2 = max(2, num_betas // 10), max(2, num_betas // 3)
+    n3 = num_betas - n1 - n2 + 2
+    parts = [torch.linspace(0.0, 0.5, n1, dtype=dtype), torch.linspace(0.5, 0.9, n2, dtype=dtype)[1:],
+             torch.linspace(0.9, 1.0, n3, dtype=dtype)[1:]]
+    return torch.cat(parts)
+
+
 def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch.Tensor | int = 1000,
               num_runs: int = 100, base_a: torch.Tensor | None = None,
               generator: torch.Generator | None = None) -> AISEstimate:
@@ -269,13 +317,13 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch
     def neg_free_energy(x, beta):                                  # -F_t(x), shape (R,)
         return x @ ((1 - beta) * a_A + beta * a) + F.softplus(beta * (x @ W + b)).sum(-1)
 
-    x = torch.bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)  # exact sample of p_A
+    x = bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)  # exact sample of p_A
     log_w = torch.zeros(num_runs, dtype=W.dtype, device=W.device)
     for beta_prev, beta in zip(betas[:-1], betas[1:]):
         log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)   # log p*_t(x) - log p*_{t-1}(x)
         # one Gibbs step of the intermediate RBM at beta, which leaves p_t invariant
-        h = torch.bernoulli(torch.sigmoid(beta * (x @ W + b)), generator=generator)
-        x = torch.bernoulli(torch.sigmoid((1 - beta) * a_A + beta * (h @ W.T + a)), generator=generator)
+        h = bernoulli(torch.sigmoid(beta * (x @ W + b)), generator=generator)
+        x = bernoulli(torch.sigmoid((1 - beta) * a_A + beta * (h @ W.T + a)), generator=generator)
     log_z_a = d_h * math.log(2.0) + F.softplus(a_A).sum()
     log_mean_w = torch.logsumexp(log_w, 0) - math.log(num_runs)
     w_rel = torch.exp(log_w - log_w.max())                         # w / max w, for a stable sd(w) / mean(w)
@@ -319,19 +367,40 @@ def grbm_sample_x_given_h(h, W, a, sigma: float, *, generator: torch.Generator |
     return mean + sigma * torch.randn(mean.shape, dtype=mean.dtype, device=mean.device, generator=generator)
 
 
-def _grbm_log_weights(W, a, b, sigma):
-    # log of the unnormalised mixture weights b^T h + (|a + W h|^2 - |a|^2) / (2 sigma^2), for all h
+def grbm_log_mixture_weights(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, sigma) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The unnormalised log weights of the Gaussian-binary RBM's mixture, for every hidden state.
+
+    .. math::
+        \log \tilde\pi_\h = b^\top \h + \frac{\lVert a + W\h \rVert^2 - \lVert a \rVert^2}{2\sigma^2}
+                         = b^\top \h + \frac{2 a^\top W \h + \h^\top W^\top W \h}{2\sigma^2}
+
+    (eq. ``ebm-grbm-marginal``; the component of :math:`\h` is :math:`\N(a + W\h, \sigma^2\I)`).
+    The second form needs arrays of shape ``(2^d_h, d_h)`` only, never ``(2^d_h, d)``.
+
+    Args:
+        W, a, b: the parameters, shapes ``(d, d_h)``, ``(d,)``, ``(d_h,)``.
+        sigma: the shared visible standard deviation, > 0 (a float or a 0-d tensor).
+
+    Returns:
+        ``(states, log_weights)``: all hidden states ``(2^d_h, d_h)`` in the order of
+        :func:`all_binary_states`, and :math:`\log \tilde\pi_\h` ``(2^d_h,)``, in nats;
+        ``torch.softmax(log_weights, 0)`` are the mixture weights.
+    """
+    _check(W, a, b)
     h = all_binary_states(W.shape[1], dtype=W.dtype, device=W.device)       # (2^d_h, d_h)
-    means = h @ W.T + a                                                      # (2^d_h, d)
-    return h, means, h @ b + ((means**2).sum(-1) - (a**2).sum()) / (2 * sigma**2)
+    quadratic = 2 * h @ (W.T @ a) + ((h @ (W.T @ W)) * h).sum(-1)
+    return h, h @ b + quadratic / (2 * sigma**2)
 
 
 def grbm_log_z_exact(W, a, b, sigma) -> torch.Tensor:
     r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats.
 
-    Differentiable in ``W``, ``a``, ``b`` and, when it is a tensor, ``sigma``.
+    Differentiable in ``W``, ``a``, ``b`` and, when it is a tensor, ``sigma``. The sum runs
+    over the :math:`2^{d_h}` hidden states with memory of order :math:`2^{d_h} d_h`
+    (:math:`\lVert a + W\h \rVert^2 - \lVert a \rVert^2 = 2 a^\top W \h + \h^\top W^\top W \h`),
+    so :math:`d_h \le 20` is cheap for any number of visible units.
     """
-    _, _, log_pi = _grbm_log_weights(W, a, b, sigma)
+    _, log_pi = grbm_log_mixture_weights(W, a, b, sigma)
     d = W.shape[0]
     sigma_t = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)  # a tensor sigma keeps its gradient
     return 0.5 * d * torch.log(2 * math.pi * sigma_t**2) + torch.logsumexp(log_pi, 0)
@@ -357,6 +426,7 @@ def grbm_marginal(W, a, b, sigma: float):
     from genmod.data.toy import Mixture
 
     _check(W, a, b)
-    _, means, log_pi = _grbm_log_weights(W.double(), a.double(), b.double(), float(sigma))
+    h, log_pi = grbm_log_mixture_weights(W.double(), a.double(), b.double(), float(sigma))
+    means = h @ W.double().T + a.double()                                   # (2^d_h, d)
     weights = torch.softmax(log_pi, 0)
     return Mixture(means.detach().cpu().numpy(), float(sigma), (weights / weights.sum()).detach().cpu().numpy())

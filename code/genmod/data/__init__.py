@@ -6,7 +6,7 @@ r"""Data for the book's notebooks, framework-neutral (numpy only).
   generated here, needing no download.
 """
 
-from genmod.data.mnist import MnistSource, MnistUnavailableError, last_source, load_mnist, read_keras_npz
+from genmod.data.mnist import MnistSource, MnistUnavailableError, binarize, last_source, load_mnist, read_keras_npz
 from genmod.data.toy import Mixture
 
-__all__ = ["Mixture", "MnistSource", "MnistUnavailableError", "last_source", "load_mnist", "read_keras_npz"]
+__all__ = ["Mixture", "MnistSource", "MnistUnavailableError", "binarize", "last_source", "load_mnist", "read_keras_npz"]

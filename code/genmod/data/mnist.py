@@ -232,3 +232,33 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
+
+
+def binarize(images: np.ndarray, *, seed: int) -> np.ndarray:
+    r"""Stochastically binarized digits: pixel :math:`i` is 1 with probability (its grey level) / 255.
+
+    One fixed draw per call, made with ``numpy.random.default_rng(seed)`` as
+    ``uniform < grey / 255``, so that a PyTorch and a Keras notebook that call it with
+    the same seed train on the same binary vectors (``book/ebm/rbm_mnist_torch`` and
+    ``book/ebm/rbm_mnist_tf``). This is the binarization of the binarized MNIST on
+    which RBM log-likelihoods are reported (Salakhutdinov & Murray 2008).
+
+    Args:
+        images: digits as returned by :func:`load_mnist`: ``uint8`` in ``0..255``,
+            shape ``(N, 28, 28)``.
+        seed: seed of the draw.
+
+    Returns:
+        ``float32`` array of shape ``(N, 784)`` with values in {0, 1}.
+
+    Raises:
+        ValueError: if ``images`` is not ``uint8`` of shape ``(N, 28, 28)`` (grey levels
+            already scaled to [0, 1] would be binarized wrongly, so they are refused).
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"binarize expects uint8 digits of shape (N, 28, 28) in 0..255, as load_mnist returns; "
+                         f"got {images.dtype} of shape {images.shape}")
+    rng = np.random.default_rng(seed)
+    grey = images.reshape(len(images), -1).astype(np.float64) / 255.0
+    return (rng.uniform(size=grey.shape) < grey).astype(np.float32)
