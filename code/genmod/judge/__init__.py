@@ -6,9 +6,12 @@ r"""The MNIST sample judge: a small CNN classifier that scores generated digits.
   whatever MNIST source :func:`genmod.data.mnist.load_mnist` uses and keeps it in the
   cache folder (``GENMOD_DATA``/judge) with the checkpoint mechanism of
   :mod:`genmod.checkpoints`, keyed by the data and the training settings;
-  :func:`judge_samples` scores samples from any notebook.
+  :func:`judge_samples` scores samples from any notebook, and
+  :func:`judge_conditional_samples` the digits of a conditional generator, each
+  drawn for a requested class;
 - ``python -m genmod.judge SAMPLES.npz --json OUT.json``: the same from the command
-  line (``genmod/judge/__main__.py``).
+  line (``genmod/judge/__main__.py``); with a key ``requested`` in the file, the
+  conditional scores.
 
 The judge is written in PyTorch. Importing torchvision or torch after TensorFlow
 crashes some builds (DESIGN.md, known traps), so when TensorFlow is already
@@ -30,9 +33,10 @@ import numpy as np
 from genmod.checkpoints import config_key, load_or_train
 from genmod.config import data_dir
 from genmod.data import last_source, load_mnist
-from genmod.judge.classifier import JUDGE_EPOCHS, JUDGE_SEED, Judge, build_model, train_classifier
+from genmod.judge.classifier import (JUDGE_EPOCHS, JUDGE_SEED, Judge, build_model, requested_class_scores,
+                                     train_classifier)
 
-__all__ = ["Judge", "get_judge", "judge_samples", "real_reference", "cache_folder"]
+__all__ = ["Judge", "get_judge", "judge_samples", "judge_conditional_samples", "real_reference", "cache_folder"]
 
 _JUDGE: Judge | None = None
 _JUDGE_KEY: str | None = None
@@ -165,4 +169,69 @@ def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) 
             f"{result['classes_with_2pct']}/10 classes with >= 2% of samples, "
             f"mean confidence {result['mean_confidence']:.3f}"
         )
+    return result
+
+
+def judge_conditional_samples(images, requested, *, verbose: bool = True, with_reference: bool = True) -> dict:
+    r"""Score a conditional generator's digits, each drawn for a requested class; safe in any notebook.
+
+    The scores of :func:`judge_samples` (Fréchet distance, class histogram, mean
+    confidence), plus how often the judge assigns each digit to the class it was
+    requested for (:func:`genmod.judge.classifier.requested_class_scores`: per class,
+    overall, and the confusion matrix). As in :func:`judge_samples`, in a process that
+    has imported TensorFlow the judge runs in a fresh Python process
+    (``python -m genmod.judge``), so TensorFlow notebooks never import PyTorch.
+
+    Args:
+        images: generated digits, shape ``(N, 28, 28)`` (or the layouts of
+            :func:`judge_samples`), values in [0, 1].
+        requested: the class each digit was generated for, shape ``(N,)``, integers 0..9.
+        verbose: print a summary (the line of :func:`judge_samples` and the per-class accuracy).
+        with_reference: also return ``real_frechet_distance`` (as :func:`judge_samples`)
+            and ``real_requested_class_accuracy``: the judge's per-class accuracy on the
+            real test digits with their true labels, the ceiling a generator can reach.
+
+    Returns:
+        The dict of :meth:`genmod.judge.classifier.Judge.score_conditional`, plus the
+        references if asked.
+
+    Raises:
+        ValueError: on a wrong shape, values outside [0, 1], or requested classes that
+            are not ``N`` integers in 0..9 (checked before the judge runs).
+        RuntimeError: if the judge's subprocess fails (its error is quoted).
+    """
+    x = np.asarray(images, dtype=np.float32)
+    requested = np.asarray(requested)
+    if requested.shape != (len(x),):
+        raise ValueError(f"expected one requested class per digit, shape ({len(x)},), got shape {requested.shape}")
+    requested_class_scores(np.full((len(x), 10), 0.1), requested)  # checks the classes before any work
+    if "tensorflow" in sys.modules:
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "samples.npz"
+            np.savez(src, images=x, requested=requested.astype(np.int64))
+            cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(Path(tmp) / "out.json")]
+            if not with_reference:
+                cmd.append("--no-reference")
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise RuntimeError(f"the judge's subprocess failed:\n{run.stderr[-3000:]}")
+            if verbose:
+                print(run.stdout.strip())
+            return json.loads((Path(tmp) / "out.json").read_text())
+    judge = get_judge(verbose=verbose)
+    result = judge.score_conditional(x, requested)
+    if with_reference:
+        result["real_frechet_distance"] = real_reference(min(len(x), 2000))["frechet_distance"]
+        _, (x_test, y_test) = load_mnist(verbose=False)
+        real = requested_class_scores(judge.predict_proba(x_test / 255.0), y_test)
+        result["real_requested_class_accuracy"] = real["requested_class_accuracy"]
+    if verbose:
+        ref = f" (real digits: {result['real_frechet_distance']:.2f})" if with_reference else ""
+        print(
+            f"judge: Fréchet distance {result['frechet_distance']:.2f}{ref}, "
+            f"{result['classes_with_2pct']}/10 classes with >= 2% of samples, "
+            f"mean confidence {result['mean_confidence']:.3f}"
+        )
+        per_class = " ".join(f"{c}:{a:.2f}" for c, a in enumerate(result["requested_class_accuracy"]))
+        print(f"judge: requested class found in {result['requested_accuracy']:.1%} of digits; per class {per_class}")
     return result

@@ -9,6 +9,10 @@ For a batch of generated digits :meth:`Judge.score` reports
 - the mean confidence (the mean of the largest softmax probability), a rough
   sharpness score in the spirit of the Inception score (Salimans et al. 2016).
 
+For the digits of a *conditional* generator, each drawn for a requested class,
+:meth:`Judge.score_conditional` adds how often the judge sees the requested class
+(:func:`requested_class_scores`: per class, overall, and the confusion matrix).
+
 Importing this module imports nothing from PyTorch until a function is called;
 :mod:`genmod.judge` trains and caches the judge, and runs it in a fresh process
 when TensorFlow is loaded.
@@ -124,6 +128,85 @@ class Judge:
             "judge_test_accuracy": self.test_accuracy,
             "num_samples": int(len(x)),
         }
+
+    def score_conditional(self, images, requested) -> dict:
+        r"""Score a conditional generator's digits: :meth:`score` plus :func:`requested_class_scores`.
+
+        Args:
+            images: shape ``(N, 28, 28)`` (or the layouts of :meth:`score`), values in [0, 1].
+            requested: the class each digit was generated for, shape ``(N,)``, integers 0..9.
+
+        Returns:
+            The dict of :meth:`score` with the keys of :func:`requested_class_scores` added.
+
+        Raises:
+            ValueError: as :meth:`score` and :func:`requested_class_scores`.
+        """
+        result = self.score(images)
+        result.update(requested_class_scores(self.predict_proba(images), requested))
+        return result
+
+
+def requested_class_scores(probs, requested) -> dict:
+    r"""How often the judge assigns each generated digit to the class that was requested.
+
+    For a conditional generator $G(\h, y)$ asked for class $y_i$ to draw digit $\x_i$,
+    with the judge's predicted class $\hat y_i = \arg\max_c p_{\mathrm{judge}}(c \mid \x_i)$,
+
+    .. math::
+
+        \mathrm{acc}_c = \frac{\#\{i : y_i = c,\ \hat y_i = c\}}{\#\{i : y_i = c\}}, \qquad
+        M_{c c'} = \frac{\#\{i : y_i = c,\ \hat y_i = c'\}}{\#\{i : y_i = c\}} ,
+
+    and the overall accuracy $\#\{i : \hat y_i = y_i\} / N$. A generator that ignores the
+    label and draws class $c'$ with probability $\pi_{c'}$ has $\mathrm{acc}_c = \pi_c$ in
+    expectation (0.1 for one that draws the ten classes equally often); real test digits
+    with their true labels give the judge's own per-class test accuracy, the ceiling.
+    The score measures only whether the class is right, not whether the digits are
+    varied or realistic (the Fréchet distance and the class histogram of
+    :meth:`Judge.score` do that); see book/gans/theory.md, eq. ``gans-conditional-game``.
+
+    Args:
+        probs: the judge's class probabilities, shape ``(N, 10)``, finite, N >= 1
+            (:meth:`Judge.predict_proba`).
+        requested: the requested classes, shape ``(N,)``, integers in 0..9
+            (any integer dtype, or floats with integer values).
+
+    Returns:
+        dict with ``requested_accuracy`` (overall fraction, in [0, 1]),
+        ``requested_class_accuracy`` (10 fractions; ``nan`` for a class that was never
+        requested), ``requested_confusion`` (10 rows of 10 fractions, row ``c`` the
+        judged classes of the digits requested as ``c``, summing to 1; ``nan`` rows for
+        classes never requested) and ``requested_counts`` (10 integers).
+
+    Raises:
+        ValueError: if ``probs`` is not ``(N, 10)`` and finite, or ``requested`` is not
+            ``N`` integers in 0..9.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] != 10 or len(probs) == 0 or not np.isfinite(probs).all():
+        raise ValueError(f"expected finite class probabilities of shape (N, 10), N >= 1, got shape {probs.shape}")
+    requested = np.asarray(requested)
+    if requested.shape != (len(probs),):
+        raise ValueError(f"expected {len(probs)} requested classes, shape ({len(probs)},), got shape {requested.shape}")
+    if requested.dtype.kind not in "iu":
+        if requested.dtype.kind != "f" or not np.all(requested == np.round(requested)):
+            raise ValueError(f"requested classes must be integers 0..9, got dtype {requested.dtype}")
+    requested = requested.astype(np.int64)
+    if requested.min() < 0 or requested.max() > 9:
+        raise ValueError(f"requested classes must be integers 0..9, got values in [{requested.min()}, {requested.max()}]")
+    judged = probs.argmax(axis=1)
+    counts = np.bincount(requested, minlength=10)                           # digits requested per class
+    joint = np.zeros((10, 10))
+    np.add.at(joint, (requested, judged), 1.0)                              # #{i: y_i = c, yhat_i = c'}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confusion = joint / counts[:, None]                                 # M_{cc'}, nan rows where never requested
+    return {
+        "requested_accuracy": float((judged == requested).mean()),
+        "requested_class_accuracy": np.diag(confusion).round(4).tolist(),  # acc_c = M_cc
+        "requested_confusion": confusion.round(4).tolist(),
+        "requested_counts": counts.tolist(),
+    }
 
 
 def train_classifier(x_train, y_train, x_test, y_test, *, verbose: bool):
