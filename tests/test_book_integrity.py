@@ -180,10 +180,14 @@ def test_setup_cell_uses_the_configured_repository(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_one_framework_per_notebook(path):
+    """At most one of PyTorch and TensorFlow, named by the suffix; no suffix for a numpy-only notebook."""
     source = path.with_suffix(".py").read_text()
     uses_torch = bool(re.search(r"^\s*(import torch|from torch)", source, re.M))
     uses_tf = bool(re.search(r"^\s*(import tensorflow|from tensorflow|import keras|from keras)", source, re.M))
-    assert uses_torch != uses_tf, f"{path.name} must use exactly one of PyTorch and TensorFlow"
+    assert not (uses_torch and uses_tf), f"{path.name} must not use both PyTorch and TensorFlow"
+    if not (uses_torch or uses_tf):       # a framework-free notebook (numpy only), e.g. physics/ising_data
+        assert not path.stem.endswith(("_torch", "_tf")), f"{path.name} uses no framework: drop the _torch/_tf suffix"
+        return
     assert path.stem.endswith("_torch" if uses_torch else "_tf"), f"{path.name}: name it *_torch or *_tf"
 
 

@@ -1,6 +1,14 @@
-"""genmod.checkpoints: keyed by the configuration, with provenance, refusing corrupted files; committed ones load."""
+"""genmod.checkpoints: keyed by the configuration, with provenance, refusing corrupted files; committed ones load.
+
+A committed checkpoint is a PyTorch ``state_dict`` (``.pt``), loaded here, or the arrays of a Keras model's
+``get_weights()`` in order (``.npz``, ``arr_0``, ``arr_1``, ...), loaded in a TensorFlow subprocess because
+TensorFlow must not be imported after torchvision in one process (DESIGN.md, known traps).
+"""
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +20,7 @@ from genmod.checkpoints import (MAX_COMMITTED_BYTES, PROVENANCE_KEYS, config_key
 from notebook_code import notebook_functions
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
 COMMITTED = sorted(ROOT.glob("book/*/checkpoints/*.json"))
 PROVENANCE = {"command": "GENMOD_SCALE=full python make.py", "scale": "full", "device": "cpu",
               "train_time_s": 1.5, "metrics": {"loss": 0.1}, "builder": "build_model"}
@@ -78,6 +87,45 @@ def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
     config = genmod.Config(**record["config"])
     assert find_checkpoint(record["notebook"], config, folder=meta.parent) is not None
     notebook = f"{meta.parent.parent.relative_to(ROOT)}/{record['notebook']}.py"
+    if weights.suffix == ".npz":
+        _load_keras_checkpoint(notebook, meta)
+        return
+    assert weights.suffix == ".pt", f"{weights.name}: a committed checkpoint is a .pt (PyTorch) or .npz (Keras) file"
     builder = notebook_functions(notebook, [record["builder"]], {"torch": torch, "nn": torch.nn})[record["builder"]]
     model = builder(config)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
+
+
+KERAS_SCRIPT = textwrap.dedent(r"""
+    import json, sys
+    from pathlib import Path
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    import tensorflow as tf
+    import keras
+    from keras import layers
+    import genmod
+    from notebook_code import notebook_functions
+    assert "torch" not in sys.modules
+    notebook, meta = sys.argv[2], Path(sys.argv[3])
+    record = json.loads(meta.read_text())
+    builder = notebook_functions(notebook, [record["builder"]], {"tf": tf, "keras": keras, "layers": layers,
+                                                                 "np": np})[record["builder"]]
+    model = builder(genmod.Config(**record["config"]))
+    with np.load(meta.parent / record["file"]) as saved:
+        arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    assert sorted(saved.files) == sorted(f"arr_{i}" for i in range(len(arrays))), saved.files
+    assert len(arrays) == len(model.weights), f"{len(arrays)} arrays for {len(model.weights)} weights"
+    for a, w in zip(arrays, model.weights):
+        assert tuple(a.shape) == tuple(w.shape), f"{w.path}: saved {a.shape}, built {w.shape}"
+    model.set_weights(arrays)
+    print("loaded", len(arrays))
+""")
+
+
+def _load_keras_checkpoint(notebook, meta):
+    """Load a Keras checkpoint into its notebook's builder(config) in a fresh process that imports TensorFlow only."""
+    proc = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, str(TESTS), notebook, str(meta)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, f"{meta.name} does not load into {notebook}'s builder:\n{proc.stderr[-3000:]}"
+    assert proc.stdout.strip().splitlines()[-1].startswith("loaded")
