@@ -17,7 +17,8 @@ import yaml
 from built_site import ROOT, site_dir
 
 # Pages that must have typeset math; every other page with math is checked too.
-REQUIRED = ["book/notation", "book/autoencoders/theory", "book/vae/theory", "book/gans/theory"]
+REQUIRED = ["book/notation", "book/autoencoders/theory", "book/ebm/theory", "book/ebm/langevin", "book/vae/theory",
+            "book/diffusion/theory", "book/gans/theory", "book/physics/ising"]
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 MACROS = CONFIG["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
