@@ -123,6 +123,22 @@ def real_reference(num_samples: int = 1000, *, verbose: bool = False) -> dict:
     return judge.score(x_train[idx] / 255.0)
 
 
+def _judge_in_subprocess(arrays: dict, *, with_reference: bool, verbose: bool) -> dict:
+    """Run ``python -m genmod.judge`` on ``arrays`` (saved to an .npz) in a fresh process; return its JSON result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "samples.npz"
+        np.savez(src, **arrays)
+        cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(Path(tmp) / "out.json")]
+        if not with_reference:
+            cmd.append("--no-reference")
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"the judge's subprocess failed:\n{run.stderr[-3000:]}")
+        if verbose:
+            print(run.stdout.strip())
+        return json.loads((Path(tmp) / "out.json").read_text())
+
+
 def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) -> dict:
     r"""Score generated MNIST digits with the judge; safe to call from any notebook.
 
@@ -146,18 +162,7 @@ def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) 
     """
     x = np.asarray(images, dtype=np.float32)
     if "tensorflow" in sys.modules:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "samples.npz"
-            np.savez(src, images=x)
-            cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(Path(tmp) / "out.json")]
-            if not with_reference:
-                cmd.append("--no-reference")
-            run = subprocess.run(cmd, capture_output=True, text=True)
-            if run.returncode != 0:
-                raise RuntimeError(f"the judge's subprocess failed:\n{run.stderr[-3000:]}")
-            if verbose:
-                print(run.stdout.strip())
-            return json.loads((Path(tmp) / "out.json").read_text())
+        return _judge_in_subprocess({"images": x}, with_reference=with_reference, verbose=verbose)
     judge = get_judge(verbose=verbose)
     result = judge.score(x)
     if with_reference:
@@ -206,18 +211,8 @@ def judge_conditional_samples(images, requested, *, verbose: bool = True, with_r
         raise ValueError(f"expected one requested class per digit, shape ({len(x)},), got shape {requested.shape}")
     requested_class_scores(np.full((len(x), 10), 0.1), requested)  # checks the classes before any work
     if "tensorflow" in sys.modules:
-        with tempfile.TemporaryDirectory() as tmp:
-            src = Path(tmp) / "samples.npz"
-            np.savez(src, images=x, requested=requested.astype(np.int64))
-            cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(Path(tmp) / "out.json")]
-            if not with_reference:
-                cmd.append("--no-reference")
-            run = subprocess.run(cmd, capture_output=True, text=True)
-            if run.returncode != 0:
-                raise RuntimeError(f"the judge's subprocess failed:\n{run.stderr[-3000:]}")
-            if verbose:
-                print(run.stdout.strip())
-            return json.loads((Path(tmp) / "out.json").read_text())
+        return _judge_in_subprocess({"images": x, "requested": requested.astype(np.int64)},
+                                    with_reference=with_reference, verbose=verbose)
     judge = get_judge(verbose=verbose)
     result = judge.score_conditional(x, requested)
     if with_reference:
