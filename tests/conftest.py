@@ -39,3 +39,23 @@ def mnist_file() -> Path:
             "(../shared/data/mnist-offline.npz beside the checkout)"
         )
     return path
+
+
+# The judge is trained once and kept in a cache folder of the test run (inside the
+# repository, ignored by git), never in the user's ~/.cache/genmod.
+TEST_DATA = ROOT / ".pytest_cache" / "genmod-data"
+
+
+@pytest.fixture(scope="session")
+def judge_and_data(mnist_file):
+    """The book's MNIST judge, trained once on the offline MNIST into TEST_DATA, and that MNIST."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GENMOD_MNIST", str(mnist_file))
+    mp.setenv("GENMOD_DATA", str(TEST_DATA))
+    from genmod.data import load_mnist
+    from genmod.judge import get_judge
+
+    judge = get_judge(verbose=False)
+    data = load_mnist(verbose=False)
+    yield judge, data
+    mp.undo()

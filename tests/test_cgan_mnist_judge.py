@@ -17,16 +17,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TEST_DATA  # the test run's judge cache; the fixture judge_and_data is in conftest.py
 
-from genmod.data import load_mnist
 from genmod.judge.classifier import requested_class_scores
 
-# The judge cache of the test run, shared with tests/test_judge.py (trained once).
-TEST_DATA = Path(__file__).resolve().parents[1] / ".pytest_cache" / "genmod-data"
 
 
 def test_requested_class_scores_are_the_counts():
@@ -72,19 +69,6 @@ def test_a_class_never_requested_is_nan_not_zero():
 def test_requested_class_scores_reject_bad_input(probs, requested, match):
     with pytest.raises(ValueError, match=match):
         requested_class_scores(probs, requested)
-
-
-@pytest.fixture(scope="module")
-def judge_and_data(mnist_file):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GENMOD_MNIST", str(mnist_file))
-    mp.setenv("GENMOD_DATA", str(TEST_DATA))
-    from genmod.judge import get_judge
-
-    judge = get_judge(verbose=False)
-    data = load_mnist(verbose=False)
-    yield judge, data
-    mp.undo()
 
 
 def test_real_digits_with_their_labels_score_the_judges_test_accuracy(judge_and_data):

@@ -1,30 +1,11 @@
 """The MNIST sample judge (genmod.judge), trained on the offline file and cached."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from genmod.data import load_mnist
-
-
-# The judge is trained once and kept in a cache folder of the test run (inside the
-# repository, ignored by git), never in the user's ~/.cache/genmod.
-TEST_DATA = Path(__file__).resolve().parents[1] / ".pytest_cache" / "genmod-data"
-
-
-@pytest.fixture(scope="module")
-def judge_and_data(mnist_file):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GENMOD_MNIST", str(mnist_file))
-    mp.setenv("GENMOD_DATA", str(TEST_DATA))
-    from genmod.judge import get_judge
-
-    judge = get_judge(verbose=False)
-    data = load_mnist(verbose=False)
-    yield judge, data
-    mp.undo()
+from conftest import TEST_DATA
 
 
 def test_judge_is_kept_in_the_test_cache_with_its_provenance(judge_and_data):
