@@ -408,3 +408,78 @@ def test_two_by_two_partition_function():
     np.testing.assert_allclose(I.kaufman_log_z(2, T), closed, rtol=1e-14)
     np.testing.assert_allclose(I.exact_enumeration(2, T).log_z, closed, rtol=1e-14)
     assert I.exact_enumeration(2, [0.05]).energy[0] == pytest.approx(-2.0, abs=1e-12)
+
+
+# --- generated lattices judged against the exact answers ---------------------------------
+
+def test_exact_specific_heat_peak_is_a_maximum_of_kaufmans_c():
+    t_peak, c_max = I.exact_specific_heat_peak(8)
+    around = I.kaufman_thermodynamics(8, [t_peak - 1e-3, t_peak, t_peak + 1e-3]).specific_heat
+    assert around[1] == pytest.approx(c_max, abs=1e-8)        # the precision of the numerical derivative (docstring)
+    assert around[1] > around[0] and around[1] > around[2]
+    assert I.T_C < t_peak < I.T_C + 0.2                       # the finite-size shift is upwards on the 8 x 8 torus
+    peaks = [I.exact_specific_heat_peak(L)[0] for L in (8, 16, 32)]
+    assert peaks[0] > peaks[1] > peaks[2] > I.T_C            # and shrinks towards T_c as L grows
+    with pytest.raises(ValueError, match="no maximum"):
+        I.exact_specific_heat_peak(8, bounds=(2.5, 4.0))
+
+
+@pytest.mark.parametrize("spacing", [0.05, 0.1])
+def test_specific_heat_peak_on_a_grid_finds_the_exact_peak(spacing):
+    t_peak, _ = I.exact_specific_heat_peak(8)
+    for shift in (0.0, 0.3, 0.7):                          # grids placed differently around the peak
+        grid = np.arange(1.9, 2.9, spacing) + shift * spacing
+        c = I.kaufman_thermodynamics(8, grid).specific_heat
+        assert abs(I.specific_heat_peak(grid, c) - t_peak) < 0.01
+    parabola = np.array([1.0, 2.0, 2.5, 4.0])
+    assert I.specific_heat_peak(parabola, -(parabola - 2.2) ** 2) == pytest.approx(2.2, abs=1e-12)
+    with pytest.raises(ValueError, match="not bracketed"):
+        I.specific_heat_peak([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="increase"):
+        I.specific_heat_peak([1.0, 3.0, 2.0], [1.0, 2.0, 1.0])
+
+
+def test_compare_with_exact_of_exact_samples_and_of_wrong_ones():
+    # Exact samples of the 4 x 4 torus: drawn i.i.d. from the enumerated Boltzmann distribution.
+    rng = np.random.default_rng(3)
+    states = I.all_spin_states(4)
+    temperatures = np.array([1.8, 2.4, 3.2])
+    exact_sets, hot_sets = [], []
+    for t in temperatures:
+        logp = -I.energy(states) / t
+        p = np.exp(logp - logp.max())
+        exact_sets.append(states[rng.choice(len(states), 4000, p=p / p.sum())])
+        logq = -I.energy(states) / (t + 0.4)                # the Boltzmann distribution of a hotter lattice
+        q = np.exp(logq - logq.max())
+        hot_sets.append(states[rng.choice(len(states), 4000, p=q / q.sum())])
+    good = I.compare_with_exact(exact_sets, temperatures)
+    enum = I.exact_enumeration(4, temperatures)
+    np.testing.assert_allclose(good.exact.energy, enum.energy, atol=1e-8)
+    assert good.max_abs_energy_z() < 4 and good.max_abs_specific_heat_z() < 4
+    assert good.max_abs_energy_rel() < 0.03
+    hot = I.compare_with_exact(hot_sets, temperatures)
+    assert np.all(hot.energy_rel > 0.02) and hot.max_abs_energy_z() > 5   # too hot: energy too high, and seen
+    table = good.table()
+    assert len(table.splitlines()) == 2 + len(temperatures) and "1.800" in table
+    assert good.max_abs_energy_rel(away_from_tc=0.3) == pytest.approx(np.max(np.abs(good.energy_rel[[0, 2]])))
+    with pytest.raises(ValueError, match="no temperature"):
+        good.max_abs_energy_rel(away_from_tc=5.0)
+    with pytest.raises(ValueError, match="3 temperatures"):
+        I.compare_with_exact(exact_sets[:2], temperatures)
+    with pytest.raises(ValueError, match="shape"):
+        I.compare_with_exact([s.reshape(-1, 2, 8) for s in exact_sets], temperatures)
+
+
+def test_thermodynamics_vs_exact_draws_every_point():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from genmod.plotting import thermodynamics_vs_exact
+
+    d = I.ising_dataset(4, [1.8, 3.0], 200, num_chains=10, cache=False, verbose=False)
+    cmp = I.compare_with_exact([s.flat() for s in d.samples], d.temperatures)
+    axes = thermodynamics_vs_exact({"Wolff": cmp})
+    for ax in axes:
+        assert len(ax.containers) == 1 and len(ax.containers[0].lines[0].get_xdata()) == 2
+    with pytest.raises(ValueError, match="empty"):
+        thermodynamics_vs_exact({})
