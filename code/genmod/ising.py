@@ -1092,7 +1092,7 @@ def exact_specific_heat_peak(L: int, J: float = 1.0, bounds=(1.5, 4.0)) -> tuple
     r"""The temperature and height of the exact specific-heat maximum of the :math:`L \times L` torus.
 
     Maximises Kaufman's :math:`C(T)` (:func:`kaufman_thermodynamics`, eq. ``physics-energy-from-z``)
-    with :func:`scipy.optimize.minimize_scalar` (bounded, to :math:`10^{-7}` in :math:`T`). For
+    with ``scipy.optimize.minimize_scalar`` (bounded, to :math:`10^{-7}` in :math:`T`). For
     :math:`L = 8` the peak lies at :math:`T^* \approx 2.362`, above :math:`T_c` (finite-size shift).
 
     Args:

@@ -21,8 +21,8 @@ def thermodynamics_vs_exact(comparisons: dict, *, J: float = 1.0, axes=None, num
         num_exact: points of the exact curves.
 
     Returns:
-        The three axes: :math:`\langle E\rangle/N` (units of :math:`J`), :math:`\langle|m|\rangle`,
-        :math:`C` (:math:`k_B` per spin). The vertical line marks Onsager's :math:`T_c`; the
+        The three axes, showing :math:`\langle E\rangle/N` (units of :math:`J`), :math:`\langle|m|\rangle`
+        and :math:`C` (:math:`k_B` per spin). The vertical line marks Onsager's :math:`T_c`; the
         exact curves are those of the finite torus (eq. ``physics-energy-from-z``).
 
     Raises:
