@@ -88,7 +88,7 @@ seed_everything(0)
 # al.'s schedule, learning rate, gradient clipping and EMA decay, with a wider U-Net
 # (64 channels; theirs for CIFAR-10 has 128 and attention layers) and 100,000 steps,
 # meant for a GPU. The `book` scale keeps the schedule and the network of the checkpoint
-# and trains live for 200 steps only; the checkpoint below was trained by the same code
+# and trains live for 120 steps only; the checkpoint below was trained by the same code
 # for 2,500 steps (the PyTorch notebook's for 1,500: at equal steps this Keras run's loss
 # is a little higher, and a first Keras checkpoint of 1,200 steps drew mostly blobs, in 6
 # of the 10 classes).
@@ -105,7 +105,7 @@ config = genmod.Config(
     warmup_steps=100,                                           # steps of linear learning-rate warm-up
     grad_clip=1.0,                                              # largest global gradient norm (Ho et al.: 1)
     ema_decay=pick(quick=0.9, book=0.995, full=0.9999),         # decay of the exponential moving average of the weights
-    num_train_steps=pick(quick=20, book=200, full=100_000),     # gradient steps of the live model
+    num_train_steps=pick(quick=20, book=120, full=100_000),     # gradient steps of the live model
     use_checkpoint=pick(quick=True, book=True, full=False),     # also load the model trained longer (below)
     checkpoint_train_steps=2500,                                # gradient steps of that model
     checkpoint_ema_decay=0.995,                                 # its EMA decay
@@ -378,8 +378,9 @@ plt.show()
 
 # %% [markdown]
 # **Figure.** The simplified loss of the live run, averaged over blocks of 10 steps. It
-# falls from about 1 (predicting no noise) towards a few hundredths within a few hundred
-# steps; most of what makes a digit happens after that, at losses that change little.
+# falls from about 1 (predicting no noise) to about a tenth within the first hundred
+# steps; the checkpoint's curve (below) shows the slow descent to a few hundredths that
+# follows, where most of what makes a digit happens, at losses that change little.
 
 # %% [markdown]
 # ## The samplers as `tf.function`s
@@ -472,8 +473,8 @@ plt.show()
 # %% [markdown]
 # **Figure.** DDIM samples ($\eta_{\mathrm{DDIM}} = 0$, `config.ddim_steps` network evaluations) of the
 # live model's EMA network after `config.num_train_steps` steps, clipped to the data range
-# $[-1, 1]$. At `book` scale (200 steps) they are noise with dark and light patches,
-# although the loss has fallen below a tenth: the loss is small long before the
+# $[-1, 1]$. At `book` scale (120 steps) they are noise with dark and light patches,
+# although the loss has fallen to about a tenth: the loss is small long before the
 # predictions are accurate enough for a sampler to draw digits.
 
 # %% [markdown]
