@@ -47,6 +47,13 @@ TEST_DATA = ROOT / ".pytest_cache" / "genmod-data"
 
 
 @pytest.fixture(scope="session")
+def judge_data_dir():
+    """TEST_DATA, the test run's GENMOD_DATA folder where the judge is cached (a fixture, so that test modules
+    need not import conftest, which is ambiguous when tests/built/conftest.py is collected in the same run)."""
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
 def judge_and_data(mnist_file):
     """The book's MNIST judge, trained once on the offline MNIST into TEST_DATA, and that MNIST."""
     mp = pytest.MonkeyPatch()

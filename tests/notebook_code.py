@@ -70,6 +70,22 @@ class _FreeNames(ast.NodeVisitor):
             self.visit(expr)
         self._scoped(node, node.body)
 
+    def _visit_comprehension(self, node):
+        # a comprehension binds its targets in its own scope; its first iterable is read outside it
+        bound = {sub.id for gen in node.generators for sub in ast.walk(gen.target) if isinstance(sub, ast.Name)}
+        self.visit(node.generators[0].iter)
+        self.scopes.append(bound)
+        for i, gen in enumerate(node.generators):
+            if i:
+                self.visit(gen.iter)
+            for cond in gen.ifs:
+                self.visit(cond)
+        for expr in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
+            self.visit(expr)
+        self.scopes.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comprehension
+
     def visit_Name(self, node):
         if isinstance(node.ctx, ast.Load) and not any(node.id in scope for scope in self.scopes):
             self.free.add(node.id)

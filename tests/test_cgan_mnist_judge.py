@@ -20,7 +20,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import TEST_DATA  # the test run's judge cache; the fixture judge_and_data is in conftest.py
 
 from genmod.judge.classifier import requested_class_scores
 
@@ -104,11 +103,11 @@ def test_labels_independent_of_the_digits_give_the_class_shares(judge_and_data):
     assert out["requested_accuracy"] == pytest.approx(0.1, abs=0.02)
 
 
-def test_command_line_gives_the_conditional_scores(judge_and_data, mnist_file, tmp_path):
+def test_command_line_gives_the_conditional_scores(judge_and_data, judge_data_dir, mnist_file, tmp_path):
     judge, (_, (x_test, y_test)) = judge_and_data
     x, y = (x_test[:300] / 255.0).astype(np.float32), y_test[:300]
     np.savez(tmp_path / "samples.npz", images=x, requested=y)
-    env = {**os.environ, "GENMOD_MNIST": str(mnist_file), "GENMOD_DATA": str(TEST_DATA)}
+    env = {**os.environ, "GENMOD_MNIST": str(mnist_file), "GENMOD_DATA": str(judge_data_dir)}
     run = subprocess.run([sys.executable, "-m", "genmod.judge", str(tmp_path / "samples.npz"), "--json",
                           str(tmp_path / "out.json")], capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

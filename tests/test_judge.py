@@ -5,17 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from conftest import TEST_DATA
 
-
-def test_judge_is_kept_in_the_test_cache_with_its_provenance(judge_and_data):
+def test_judge_is_kept_in_the_test_cache_with_its_provenance(judge_and_data, judge_data_dir):
     from genmod.judge import cache_folder
 
     judge, _ = judge_and_data
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GENMOD_DATA", str(TEST_DATA))
+        mp.setenv("GENMOD_DATA", str(judge_data_dir))
         folder = cache_folder()
-    assert folder == TEST_DATA / "judge"
+    assert folder == judge_data_dir / "judge"
     records = [json.loads(p.read_text()) for p in folder.glob("judge-*.json")]
     assert any(r["metrics"]["judge_test_accuracy"] == judge.test_accuracy for r in records)
 

@@ -132,6 +132,21 @@ METRIC_UNITS = {
     "tau_int_energy": "sampler steps",
     "tau_int_abs_magnetisation": "sampler steps",
     "samples_per_temperature": "lattices",
+    # conditional generators of Ising lattices (book/physics/cgan_ising_torch)
+    "held_out_temperatures": "J/k_B",
+    "held_out_max_rel_error_energy": "fraction",
+    "median_specific_heat_ratio": "fraction (C / C_exact)",
+    "positive_magnetisation_fraction": "fraction of lattices per temperature",
+    # the RBMs of Ising configurations (book/physics/ising_rbm_torch)
+    "max_rel_error_energy_away_from_tc": "fraction (over temperatures with |T - T_c| > away_from_tc)",
+    "away_from_tc": "J/k_B",
+    # the VAE of Ising configurations (book/physics/ising_vae_torch)
+    "latent_magnetisation_correlation": "dimensionless (Pearson correlation)",
+    "latent_spread_peak_temperature": "J/k_B",
+    "elbo_per_lattice": "nats per lattice",
+    "iwae_per_lattice": "nats per lattice",
+    "log_likelihood_quadrature_per_lattice": "nats per lattice",
+    "log_likelihood_exact_mixture_per_lattice": "nats per lattice",
     # diffusion models (genmod.diffusion, book/diffusion/theory.md)
     "test_elbo_bpd": "bits per dimension",
     "test_elbo_bpd_se": "bits per dimension",
