@@ -168,9 +168,9 @@ def test_a_short_training_moves_the_energies_of_cold_and_hot_lattices_apart():
 
     torch.manual_seed(config.seed)
     untrained_gap = energy_gap(nb()["CGAN"](config)["generator"].eval())
-    nets, history = nb()["train_cgan"](config, spins, labels, num_steps=120, seed=0)
+    nets, history = nb()["train_cgan"](config, spins, labels, num_steps=300, seed=0)
     trained_gap = energy_gap(nets["generator"])
-    assert history["step"] == [120] and len(history["w_estimate"]) == 1
+    assert history["step"] == [300] and len(history["w_estimate"]) == 1
     print(f"energy gap E(3.5) - E(1.5): untrained {untrained_gap:.3f}, trained {trained_gap:.3f}")
     assert trained_gap > 0.3 and trained_gap > abs(untrained_gap) + 0.25, (untrained_gap, trained_gap)
 
