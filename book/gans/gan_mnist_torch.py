@@ -72,6 +72,8 @@ from genmod.torchutils import get_device, images_to_tensor, seed_everything
 
 print(f"scale: {genmod.get_scale()}")
 device = get_device()
+if device.type == "cpu":
+    torch.set_num_threads(1)  # as in the other PyTorch notebooks: on a shared 2-core CPU two threads are many times slower than one
 seed_everything(0)
 (x_train, y_train), (x_test, y_test) = genmod.load_mnist()   # prints its source
 
