@@ -459,6 +459,12 @@ def test_compare_with_exact_of_exact_samples_and_of_wrong_ones():
     assert good.max_abs_energy_rel() < 0.03
     hot = I.compare_with_exact(hot_sets, temperatures)
     assert np.all(hot.energy_rel > 0.02) and hot.max_abs_energy_z() > 5   # too hot: energy too high, and seen
+    metrics = good.metrics()
+    assert metrics["energy_per_spin"] == [o.energy.value for o in good.observed]
+    assert metrics["susceptibility_se"] == [o.susceptibility.se for o in good.observed]
+    assert metrics["specific_heat_exact"] == pytest.approx(enum.specific_heat.tolist(), abs=1e-8)
+    from genmod.artifacts import metric_unit
+    assert all(metric_unit(name) for name in metrics)             # every name is a registered metric
     table = good.table()
     assert len(table.splitlines()) == 2 + len(temperatures) and "1.800" in table
     assert good.max_abs_energy_rel(away_from_tc=0.3) == pytest.approx(np.max(np.abs(good.energy_rel[[0, 2]])))

@@ -1195,6 +1195,24 @@ class ExactComparison:
         r"""The peak temperature of the measured :math:`C(T)` by :func:`specific_heat_peak`."""
         return specific_heat_peak(self.temperatures, [o.specific_heat.value for o in self.observed])
 
+    def metrics(self) -> dict:
+        r"""The per-temperature observables as lists, under the names of ``genmod.artifacts.METRIC_UNITS``.
+
+        Returns:
+            A dict with ``energy_per_spin``, ``specific_heat``, ``abs_magnetisation``,
+            ``susceptibility`` (each with its ``_se``) and ``energy_per_spin_exact``,
+            ``specific_heat_exact`` (Kaufman), one value per temperature of the grid, for
+            ``genmod.save_artifacts``.
+        """
+        out = {}
+        for field, name in (("energy", "energy_per_spin"), ("specific_heat", "specific_heat"),
+                            ("abs_magnetisation", "abs_magnetisation"), ("susceptibility", "susceptibility")):
+            out[name] = [getattr(o, field).value for o in self.observed]
+            out[f"{name}_se"] = [getattr(o, field).se for o in self.observed]
+        out["energy_per_spin_exact"] = self.exact.energy.tolist()
+        out["specific_heat_exact"] = self.exact.specific_heat.tolist()
+        return out
+
     def table(self) -> str:
         r"""A text table, one row per temperature: :math:`E/N` and :math:`C` against exact, with z and the relative deviation, and :math:`\langle|m|\rangle`, :math:`\chi`."""
         head = (f"{'T':>6} {'E exact':>9} {'E samples':>17} {'z':>6} {'rel':>7} | {'C exact':>8} {'C samples':>15} "
