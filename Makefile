@@ -2,8 +2,12 @@
 #                   _build/<scale>/_build/html; each scale has its own execution cache,
 #                   _build/<scale>/_build/.jupyter_cache, so a switch of scale never shows
 #                   another scale's outputs (GENMOD_SCALE=full make book: _build/full/...)
-# make test       : in this order: unit, notebooks, site-quick, built-tests
+# make test       : in this order: lint, unit, notebooks, site-quick, built-tests
+# make lint       : ruff over genmod, the tests and the notebooks' code cells (pyproject.toml;
+#                   the notebooks hold 80 characters a line, book/ruff.toml)
 # make unit       : unit tests, the book's math, integrity (pytest tests, without tests/built)
+# make unit-fast  : make unit without the tests marked slow (trainings, subprocesses,
+#                   the fresh-venv setup-cell test): the edit-test loop, under a minute
 # make notebooks  : every notebook at `quick` scale (nbmake), the notebooks' CI route
 # make site-quick : warnings-as-errors build of the whole site without executing notebooks
 #                   (the notebooks ran under `make notebooks`), into _build/check/_build/html
@@ -21,7 +25,7 @@ SCALE := $(or $(strip $(GENMOD_SCALE)),book)
 SCALES := quick book full
 CHECK_BUILD := _build/check
 
-.PHONY: book test venv unit notebooks site-quick built-tests clean
+.PHONY: book test venv lint unit unit-fast notebooks site-quick built-tests clean
 
 venv: $(STAMP)
 
@@ -38,8 +42,14 @@ book: $(STAMP)
 	GENMOD_SCALE=$(SCALE) $(VENV)/bin/jupyter-book build . $(JB_FLAGS) --path-output _build/$(SCALE)
 	@echo "site at $(SCALE) scale: _build/$(SCALE)/_build/html/index.html"
 
+lint: $(STAMP)
+	$(VENV)/bin/ruff check code tests book
+
 unit: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/built
+
+unit-fast: $(STAMP)
+	$(PY) -m pytest tests --ignore=tests/built -m "not slow"
 
 notebooks: $(STAMP)
 	GENMOD_SCALE=quick $(PY) -m pytest --nbmake --nbmake-timeout=300 book
@@ -57,7 +67,7 @@ site-quick: $(STAMP)
 built-tests: $(STAMP)
 	GENMOD_SITE=$(CHECK_BUILD)/_build/html $(PY) -m pytest tests/built
 
-test: unit notebooks site-quick built-tests
+test: lint unit notebooks site-quick built-tests
 
 clean:
 	rm -rf _build

@@ -1,15 +1,21 @@
 """Shared test set-up.
 
 Importing TensorFlow before torchvision in one process crashes the interpreter
-(DESIGN.md, known traps). Every test module runs in this one pytest process, so
+(CONTRIBUTING.md, "Known traps"). Every test module runs in this one pytest process, so
 torchvision is imported here, first, before any test module can import TensorFlow.
 Notebooks run in their own kernels (nbmake), one framework each.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Test modules live in folders by part (tests/<part>/, tests/genmod/, tests/book/) and are
+# imported with pytest's importlib mode (pyproject.toml); their shared helpers
+# (notebook_code.py) sit here, in tests/.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 try:  # must come before anything that may import tensorflow
     import torchvision  # noqa: F401
@@ -30,9 +36,11 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist_file() -> Path:
-    """The offline MNIST file: GENMOD_MNIST when set, else ../shared/data/mnist-offline.npz."""
-    env = os.environ.get("GENMOD_MNIST", "").strip()
-    path = Path(env) if env else OFFLINE_MNIST
+    """The offline MNIST file: GENMOD_MNIST when set (resolved as genmod resolves it, against the
+    repository root), else ../shared/data/mnist-offline.npz beside the checkout."""
+    from genmod.config import env_path
+
+    path = env_path("GENMOD_MNIST") or OFFLINE_MNIST
     if not path.is_file():
         pytest.fail(
             f"offline MNIST not found at {path}: set GENMOD_MNIST to the Keras-layout .npz "

@@ -1,11 +1,11 @@
 """Helpers for the book *Deep generative models for the physical sciences*.
 
-Importing this package imports no deep-learning framework (see DESIGN.md, known
-traps): PyTorch helpers live in :mod:`genmod.torchutils`, TensorFlow helpers in
+Importing this package imports no deep-learning framework (``CONTRIBUTING.md``,
+"Known traps"): PyTorch helpers live in :mod:`genmod.torchutils`, TensorFlow helpers in
 :mod:`genmod.tfutils`, and the MNIST judge (PyTorch) in :mod:`genmod.judge`.
 """
 
-from genmod.config import SCALES, Config, get_scale, pick, repository_root
+from genmod.config import SCALES, Config, get_scale, get_threads, pick, repository_root
 from genmod.artifacts import artifacts_dir, save_artifacts
 from genmod.data import load_mnist
 
@@ -15,13 +15,49 @@ __all__ = [
     "SCALES",
     "Config",
     "get_scale",
+    "get_threads",
     "pick",
     "repository_root",
     "artifacts_dir",
     "save_artifacts",
     "load_mnist",
     "show_source",
+    "glue",
 ]
+
+
+def glue(name: str, value, *, display: bool = False):
+    r"""Record a result of the run under ``name``, for the page's prose to quote.
+
+    The prose beside a notebook states the numbers of the run it sits beside, never a
+    number typed by hand: a summary writes ``{glue:text}`name:.2f``` (MyST-NB) and the
+    built page shows the value this run computed. Outside a MyST-NB build (Colab,
+    plain Jupyter, nbmake) the value is still recorded in the cell's output metadata
+    when ``myst_nb`` is installed, and nothing happens when it is not.
+
+    Args:
+        name: a key unique within the notebook, lower case with underscores,
+            e.g. ``"fd_checkpoint"``.
+        value: a number (Python or numpy scalar) or a short string.
+        display: also show the value in the cell's output.
+
+    Returns:
+        ``value``, unchanged, so that ``x = genmod.glue("x", compute())`` reads well.
+
+    Raises:
+        ValueError: if ``name`` is not lower-case letters, digits and underscores.
+    """
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"glue name must be lower-case letters, digits and underscores, got {name!r}")
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # Colab without MyST-NB: the prose's numbers are the book's
+        return value
+    shown = value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+    _glue(name, shown, display=display)
+    return value
 
 
 def show_source(obj):

@@ -1,8 +1,11 @@
 r"""Saving what a generative notebook produced, for the summary chapter.
 
-Layout, one folder a notebook: ``<artifacts>/<notebook>/samples.npz`` (key
-``samples``) and ``<artifacts>/<notebook>/metrics.json``, a record with one schema
-for every notebook (:data:`SCHEMA_VERSION`):
+Layout, one folder a scale and a notebook, like the builds (``_build/<scale>/``):
+``<artifacts>/<scale>/<notebook>/samples.npz`` (key ``samples``) and
+``<artifacts>/<scale>/<notebook>/metrics.json``, a record with one schema for every
+notebook (:data:`SCHEMA_VERSION`). A run at ``quick`` scale (``make test``) therefore
+never replaces what a ``book`` build saved, and a reader of artifacts names the scale
+it wants (:func:`load_artifacts`).
 
 ``schema_version``, ``notebook``, ``scale``, ``device``
     what ran, at which scale, where.
@@ -42,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genmod.config import Config, env_path, get_scale, repository_root
+from genmod.config import SCALES, Config, env_path, get_scale, repository_root
 
 #: The version of the ``metrics.json`` schema.
 SCHEMA_VERSION = 1
@@ -165,29 +168,69 @@ _JUDGE_KEYS = ("frechet_distance", "real_frechet_distance", "classes_with_2pct",
 _TAG = re.compile(r"^[a-z0-9_]+$")
 
 
-def artifacts_dir(name: str | None = None) -> Path:
-    r"""Return the artifacts folder (or the sub-folder ``name``), creating it.
+def artifacts_dir(name: str | None = None, *, scale: str | None = None) -> Path:
+    r"""Return the artifacts folder of a scale (or its sub-folder ``name``), creating it.
 
-    ``GENMOD_ARTIFACTS`` if set (a relative path is resolved against the repository
-    root, :func:`genmod.config.env_path`); else ``_artifacts/`` at the repository
-    root (found from the working directory); else ``./_artifacts``.
+    The base is ``GENMOD_ARTIFACTS`` if set (a relative path is resolved against the
+    repository root, :func:`genmod.config.env_path`); else ``_artifacts/`` at the
+    repository root (found from the working directory); else ``./_artifacts``. Under it,
+    one folder a scale: ``<base>/<scale>/<name>``.
 
     Args:
         name: the notebook's name without extension, e.g. ``"gan_mnist_torch"``.
+        scale: ``"quick"``, ``"book"`` or ``"full"``; default the current scale
+            (:func:`genmod.config.get_scale`).
 
     Raises:
-        ValueError: if ``name`` is empty or contains a path separator.
+        ValueError: if ``name`` is empty or contains a path separator, or ``scale``
+            is not one of :data:`genmod.config.SCALES`.
     """
     base = env_path("GENMOD_ARTIFACTS")
     if base is None:
         root = repository_root()
         base = (root if root is not None else Path.cwd()) / "_artifacts"
+    scale = get_scale() if scale is None else scale
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    base = base / scale
     if name is not None:
         if not name or "/" in name or "\\" in name or name in (".", ".."):
             raise ValueError(f"artifact name must be a plain notebook name, got {name!r}")
         base = base / name
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+def load_artifacts(notebook: str, *, scale: str) -> tuple[dict, np.ndarray]:
+    r"""Read what ``notebook`` saved at ``scale``: its ``metrics.json`` record and its samples.
+
+    The scale must be named: the summary chapter compares ``book``-scale runs, and a
+    ``quick`` run (the tests) must never stand in for one.
+
+    Args:
+        notebook: the notebook's name, e.g. ``"ddpm_mnist_torch"``.
+        scale: ``"quick"``, ``"book"`` or ``"full"``.
+
+    Returns:
+        ``(record, samples)``: the record as a ``dict`` (the module docstring gives its
+        schema) and the stored samples (images in ``[0, 1]`` float32, spins int8, ...).
+
+    Raises:
+        FileNotFoundError: if the notebook has not saved at that scale; the message
+            names the folder and the command that makes it.
+        ValueError: on an unknown scale or a bad notebook name.
+    """
+    folder = artifacts_dir(notebook, scale=scale)
+    meta = folder / "metrics.json"
+    if not meta.is_file():
+        raise FileNotFoundError(
+            f"no artifacts of {notebook} at scale {scale!r} in {folder}: run the notebook at that "
+            f"scale first, e.g. `GENMOD_SCALE={scale} make book`"
+        )
+    record = json.loads(meta.read_text())
+    with np.load(folder / record["samples"]["file"]) as saved:
+        samples = saved["samples"]
+    return record, samples
 
 
 def _jsonable(value):
@@ -282,7 +325,7 @@ def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
 
 def save_artifacts(notebook: str, samples, metrics: dict, *, kind: str, config: Config,
                    device: str, value_range=None) -> Path:
-    r"""Save generated samples and a metrics record under ``<artifacts>/<notebook>/``.
+    r"""Save generated samples and a metrics record under ``<artifacts>/<scale>/<notebook>/``.
 
     Args:
         notebook: the notebook's name without extension, the ``NOTEBOOK`` constant

@@ -31,16 +31,19 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from genmod.config import Config, repository_root
+from genmod.config import SCALES, Config, get_scale, repository_root
 
 #: The largest checkpoint that may be committed to the repository (bytes).
 MAX_COMMITTED_BYTES = 5 * 2**20
 #: What the caller of :func:`save_checkpoint` must say about the run.
 PROVENANCE_KEYS = ("command", "scale", "device", "train_time_s", "metrics", "builder")
+#: What :func:`save_checkpoint` adds to the provenance itself.
+_RECORD_KEYS = ("notebook", "key", "config", "file", "sha256", "size_bytes", "created")
 
 
 def config_key(config: Config | dict) -> str:
@@ -147,12 +150,16 @@ def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path]
         The :class:`Checkpoint` written.
 
     Raises:
-        ValueError: if provenance keys are missing, there is no folder to write to,
+        ValueError: if provenance keys are missing, its scale is not a scale name,
+            there is no folder to write to,
             or the file is larger than ``max_bytes`` (it is then deleted).
     """
     missing = [k for k in PROVENANCE_KEYS if k not in provenance]
     if missing:
         raise ValueError(f"provenance must say {list(PROVENANCE_KEYS)}; missing {missing}")
+    if provenance["scale"] not in SCALES:
+        raise ValueError(f"provenance['scale'] must be the scale the notebook ran at, one of {SCALES}; "
+                         f"got {provenance['scale']!r}")
     folder = committed_dir(notebook) if folder is None else Path(folder)
     if folder is None:
         raise ValueError(f"no folder for {notebook}'s checkpoints: pass folder= (outside a checkout of the book)")
@@ -181,24 +188,64 @@ def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path]
     return Checkpoint(path, record)
 
 
-def load_or_train(notebook: str, config: Config | dict, *, train: Callable[[], tuple[object, dict]],
+def command_for(notebook: str, scale: str | None = None) -> str:
+    r"""The command that executes ``notebook`` at ``scale`` from the repository root.
+
+    Args:
+        notebook: the notebook's name; its file is found under ``book/*/`` when inside a
+            checkout, else ``book/<part>/<notebook>.ipynb`` is written.
+        scale: default the current scale (:func:`genmod.config.get_scale`).
+
+    Returns:
+        E.g. ``"GENMOD_SCALE=book jupyter nbconvert --to notebook --execute
+        book/ebm/ebm_mnist_torch.ipynb"``.
+    """
+    scale = get_scale() if scale is None else scale
+    folder = committed_dir(notebook)
+    where = (f"book/{folder.parent.name}/{notebook}.ipynb" if folder is not None
+             else f"book/<part>/{notebook}.ipynb")
+    return f"GENMOD_SCALE={scale} jupyter nbconvert --to notebook --execute {where}"
+
+
+def load_or_train(notebook: str, config: Config | dict, *, train: Callable[[], tuple],
                   write: Callable[[object, Path], None], read: Callable[[Path], object],
-                  folder: Path | None = None, save: bool = False, suffix: str = ".pt",
-                  max_bytes: int | None = MAX_COMMITTED_BYTES, verbose: bool = True):
-    r"""Load the checkpoint for ``config`` when there is one, else train (and save if asked).
+                  builder: str, device: str, folder: Path | None = None, save: bool = True,
+                  suffix: str = ".pt", max_bytes: int | None = MAX_COMMITTED_BYTES,
+                  verbose: bool = True):
+    r"""Load the checkpoint for ``config`` when there is one, else train, time and save it.
+
+    The provenance is written here, the same way for every notebook: ``command``
+    (:func:`command_for` at the current scale), ``scale`` (the scale the notebook ran
+    at, one of :data:`genmod.config.SCALES`), ``device`` (as given), ``train_time_s``
+    (measured here around ``train()``), ``metrics`` (what the training reached, as
+    ``train()`` returns them) and ``builder``. The framework helpers
+    :func:`genmod.torchutils.load_or_train` and :func:`genmod.tfutils.load_or_train`
+    supply ``write``, ``read``, ``builder`` and ``device``.
 
     Args:
         notebook, config, folder, suffix, max_bytes: as in :func:`save_checkpoint`.
-        train: ``train()`` returns ``(model, provenance)``, the provenance as
-            :func:`save_checkpoint` needs it.
+        train: ``train()`` returns ``(model, metrics)`` or ``(model, metrics, extra)``:
+            ``metrics`` a JSON-like ``dict`` of what the training reached (e.g. the
+            final loss, the energies of fixed inputs that check a reload), ``extra`` a
+            JSON-like ``dict`` of further records kept in the provenance (e.g. a loss
+            ``history`` the notebook plots); its keys must not be provenance keys.
         write: ``write(model, path)`` writes the model's weights.
         read: ``read(path)`` returns the model built from the weights.
-        save: write a checkpoint after training (for a run that makes one).
+        builder: the name of the notebook's function ``builder(config)`` that builds
+            the architecture (the tests load every committed checkpoint into it).
+        device: where the training ran, as :func:`genmod.torchutils.describe_device`
+            or :func:`genmod.tfutils.describe_device` says it (e.g. ``"cpu, 1 thread"``).
+        save: write a checkpoint after training (default); ``False`` for a run that
+            must not write into the repository.
         verbose: print which happened, with the checkpoint's provenance.
 
     Returns:
         ``(model, checkpoint)``; ``checkpoint`` is ``None`` when the model was
         trained and not saved.
+
+    Raises:
+        ValueError: as :func:`find_checkpoint` and :func:`save_checkpoint`, or if
+            ``extra`` uses a provenance key.
     """
     found = find_checkpoint(notebook, config, folder=folder)
     if found is not None:
@@ -207,9 +254,17 @@ def load_or_train(notebook: str, config: Config | dict, *, train: Callable[[], t
         return read(found.path), found
     if verbose:
         print(f"no checkpoint of {notebook} for configuration {config_key(config)}: training")
-    model, provenance = train()
+    start = time.perf_counter()
+    model, metrics, *rest = train()
+    seconds = time.perf_counter() - start
+    extra = dict(rest[0]) if rest else {}
+    clash = sorted(set(extra) & {*PROVENANCE_KEYS, *_RECORD_KEYS})
+    if clash:
+        raise ValueError(f"train()'s extra records use provenance keys {clash}; rename them")
     if not save:
         return model, None
+    provenance = {"command": command_for(notebook), "scale": get_scale(), "device": str(device),
+                  "train_time_s": seconds, "metrics": dict(metrics), "builder": builder, **extra}
     saved = save_checkpoint(notebook, config, lambda p: write(model, p), provenance=provenance,
                             folder=folder, suffix=suffix, max_bytes=max_bytes)
     if verbose:

@@ -16,6 +16,10 @@ Environment variables:
     the repository root).
 ``GENMOD_MNIST``
     an MNIST ``.npz`` in the Keras layout, for offline use (:mod:`genmod.data.mnist`).
+``GENMOD_THREADS``
+    CPU threads for PyTorch and TensorFlow (default 1; :func:`get_threads`). The
+    book's networks are small, and on a shared 2-core CPU two threads were measured
+    many times slower than one (``CONTRIBUTING.md``, "Known traps").
 
 A relative path in ``GENMOD_DATA``, ``GENMOD_ARTIFACTS`` or ``GENMOD_MNIST`` is
 resolved against the repository root (the first folder upwards from the working
@@ -79,6 +83,38 @@ def pick(*, quick, book, full):
         ValueError: if ``GENMOD_SCALE`` is invalid (see :func:`get_scale`).
     """
     return {"quick": quick, "book": book, "full": full}[get_scale()]
+
+
+#: CPU threads a notebook uses when ``GENMOD_THREADS`` is not set.
+DEFAULT_THREADS = 1
+
+
+def get_threads() -> int:
+    r"""Return the number of CPU threads named by ``GENMOD_THREADS`` (default 1).
+
+    :func:`genmod.torchutils.get_device` and :func:`genmod.tfutils.describe_device`
+    apply it when they run on a CPU: this is the book's one thread policy.
+
+    Returns:
+        A positive integer.
+
+    Raises:
+        ValueError: if ``GENMOD_THREADS`` is set to anything but a positive integer;
+            the message says how to fix it.
+    """
+    raw = os.environ.get("GENMOD_THREADS", "").strip()
+    if not raw:
+        return DEFAULT_THREADS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(
+            f"GENMOD_THREADS={raw!r} is not a positive integer: set it to the number of CPU "
+            f"threads to use, e.g. `export GENMOD_THREADS=2`, or unset it (default {DEFAULT_THREADS})"
+        )
+    return value
 
 
 def repository_root(start: Path | None = None) -> Path | None:
@@ -195,6 +231,31 @@ class Config:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Config) and self._settings == other._settings
+
+    def subset(self, *names: str, **changes) -> "Config":
+        r"""A new configuration with the settings ``names`` of this one, then ``changes``.
+
+        The idiom for a checkpoint's configuration: the settings that shape the model
+        and its training, with a longer run, e.g.
+        ``config.subset("lr", "batch_size", num_steps=config.checkpoint_steps)``.
+
+        Args:
+            names: settings of this configuration to keep, in this order.
+            changes: settings to add or replace (JSON-like values).
+
+        Returns:
+            A new :class:`Config`; this one is unchanged.
+
+        Raises:
+            AttributeError: if a name is not a setting of this configuration; the
+                message lists the settings that are.
+            TypeError: on a value that is not JSON-like.
+        """
+        settings = object.__getattribute__(self, "_settings")
+        unknown = [n for n in names if n not in settings]
+        if unknown:
+            raise AttributeError(f"the configuration has no setting {unknown}; it has {sorted(settings)}")
+        return Config(**{**{n: settings[n] for n in names}, **changes})
 
     def as_dict(self) -> dict:
         r"""The settings as a new ``dict`` (tuples become lists), in the order written."""

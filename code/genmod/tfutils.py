@@ -1,20 +1,26 @@
-r"""TensorFlow helpers: seeding and device report.
+r"""TensorFlow helpers: seeding, the device report and the CPU thread policy, Keras
+weights as ``.npz`` files, and checkpoints of Keras models.
 
 Importing this module imports ``tensorflow``. Import torchvision *before* it in any
-process that needs both (DESIGN.md, known traps); the book's notebooks use one
-framework each, so they never do.
+process that needs both (``CONTRIBUTING.md``, "Known traps"); the book's notebooks
+use one framework each, so they never do.
 """
 
 from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide INFO/WARNING C++ logs
 
 import tensorflow as tf  # noqa: E402
+
+from genmod import checkpoints  # noqa: E402
+from genmod.config import Config, get_threads  # noqa: E402
 
 
 def seed_everything(seed: int) -> None:
@@ -25,12 +31,95 @@ def seed_everything(seed: int) -> None:
 
 
 def describe_device(verbose: bool = True) -> str:
-    r"""Return and print ``"GPU"`` when TensorFlow sees a GPU, else ``"CPU"``.
+    r"""Say where TensorFlow runs, and on a CPU set its threads (the book's thread policy).
 
-    TensorFlow places operations on the GPU automatically when one is present.
+    TensorFlow places operations on a GPU by itself when it sees one. On a CPU, its
+    intra- and inter-op thread pools get :func:`genmod.config.get_threads` threads
+    (``GENMOD_THREADS``, default 1), as :func:`genmod.torchutils.get_device` does for
+    PyTorch. Call it in the setup cell, before any TensorFlow operation runs.
+
+    Args:
+        verbose: print the device, the threads and the TensorFlow version.
+
+    Returns:
+        ``"cpu, 1 thread"`` (the threads set) or ``"gpu, <number> GPU(s)"``; the same
+        string goes into checkpoint provenance.
+
+    Raises:
+        ValueError: if ``GENMOD_THREADS`` is not a positive integer.
+        RuntimeError: if TensorFlow has already started on a CPU with other thread
+            pools (call this before any TensorFlow operation).
     """
     gpus = tf.config.list_physical_devices("GPU")
-    device = "GPU" if gpus else "CPU"
+    if gpus:
+        device = f"gpu, {len(gpus)} GPU{'s' if len(gpus) != 1 else ''}"
+    else:
+        threads = get_threads()
+        for pool in (tf.config.threading.set_intra_op_parallelism_threads,
+                     tf.config.threading.set_inter_op_parallelism_threads):
+            try:
+                pool(threads)
+            except RuntimeError as err:
+                current = tf.config.threading.get_intra_op_parallelism_threads()
+                if current != threads:
+                    raise RuntimeError(
+                        f"TensorFlow already runs with {current or 'its default'} threads; call "
+                        "genmod.tfutils.describe_device() before any TensorFlow operation"
+                    ) from err
+        device = f"cpu, {threads} thread{'s' if threads != 1 else ''}"
     if verbose:
-        print(f"device: {device} ({len(gpus)} GPU(s) visible), tensorflow {tf.__version__}")
+        print(f"device: {device}; tensorflow {tf.__version__}")
     return device
+
+
+def save_weights(model: tf.keras.Model, path) -> None:
+    r"""Write a Keras model's ``get_weights()`` arrays, in order, to ``path`` as an ``.npz``.
+
+    The arrays are stored as ``arr_0``, ``arr_1``, ... (``numpy.savez``), so the file
+    needs only numpy to read, and the name is kept exactly (no ``.npz`` is appended).
+    """
+    with open(path, "wb") as f:
+        np.savez(f, *model.get_weights())
+
+
+def load_weights(model: tf.keras.Model, path) -> tf.keras.Model:
+    r"""Set ``model``'s weights from an ``.npz`` written by :func:`save_weights`; return ``model``.
+
+    Raises:
+        ValueError: if the number or the shapes of the arrays do not fit the model
+            (Keras says which).
+    """
+    with np.load(path) as saved:
+        model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])
+    return model
+
+
+def load_or_train(notebook: str, config: Config, *, build: Callable[[Config], tf.keras.Model],
+                  train: Callable[[], tuple], save: bool = True, folder: Path | None = None,
+                  verbose: bool = True):
+    r"""A Keras model trained by the notebook's own code: loaded from its checkpoint, or trained and saved.
+
+    The TensorFlow twin of :func:`genmod.torchutils.load_or_train`: the checkpoint
+    holds the model's weight arrays (:func:`save_weights`), and its provenance is
+    written by :func:`genmod.checkpoints.load_or_train`.
+
+    Args:
+        notebook: the notebook's name (its ``NOTEBOOK`` constant).
+        config: the configuration that trains the model.
+        build: ``build(config)`` returns the untrained, built Keras model (weights
+            created); its name is recorded as the provenance's ``builder``.
+        train: ``train()`` returns ``(model, metrics)`` or ``(model, metrics, extra)``.
+        save, folder, verbose: as in :func:`genmod.torchutils.load_or_train`.
+
+    Returns:
+        ``(model, checkpoint)``.
+
+    Raises:
+        ValueError: on a corrupted checkpoint, incomplete provenance, or weights that
+            do not fit ``build(config)``.
+    """
+    return checkpoints.load_or_train(
+        notebook, config, train=train, write=save_weights,
+        read=lambda path: load_weights(build(config), path), builder=build.__name__,
+        device=describe_device(verbose=False), folder=folder, save=save, suffix=".npz",
+        verbose=verbose)

@@ -14,7 +14,10 @@ and says how to make it; so does a missing Chromium (see built_site.py).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # built_site.py (pytest's importlib mode)
 
 import pytest
 

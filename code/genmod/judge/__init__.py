@@ -25,7 +25,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -78,13 +77,9 @@ def get_judge(*, verbose: bool = True) -> Judge:
     def train():
         if verbose:
             print(f"judge: training a CNN classifier on {len(x_train):,} digits (kept in {cache_folder()})")
-        start = time.perf_counter()
         with torch.random.fork_rng():
             model, acc = train_classifier(x_train, y_train, x_test, y_test, verbose=verbose)
-        provenance = {"command": "genmod.judge.get_judge()", "scale": "any", "device": "cpu",
-                      "train_time_s": time.perf_counter() - start, "metrics": {"judge_test_accuracy": acc},
-                      "builder": "genmod.judge.classifier.build_model"}
-        return (model, acc), provenance
+        return (model, acc), {"judge_test_accuracy": acc}
 
     def write(model_acc, path):
         model, acc = model_acc
@@ -97,6 +92,7 @@ def get_judge(*, verbose: bool = True) -> Judge:
         return model, float(state["test_accuracy"])
 
     (model, acc), _ = load_or_train("judge", config, train=train, write=write, read=read,
+                                    builder="genmod.judge.classifier.build_model", device="cpu",
                                     folder=cache_folder(), save=True, max_bytes=None, verbose=verbose)
     if verbose:
         print(f"judge data: {last_source().describe()}")

@@ -24,7 +24,7 @@ from genmod.diffusion import (ddim_sample, denoising_matching_kl, discretized_ga
                               linear_schedule, prior_kl, q_sample, reverse_mean, reverse_var)
 from notebook_code import notebook_config, notebook_functions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 NB = "book/diffusion/ddpm_mnist_tf.py"
 

@@ -34,7 +34,7 @@ import torch
 
 from genmod.gan import discriminator_loss, generator_loss_nonsaturating
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 NOTEBOOK = "book/gans/cgan_mnist_tf.py"
 
 SCRIPT = textwrap.dedent(r"""

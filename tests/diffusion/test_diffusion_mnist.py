@@ -15,7 +15,7 @@ from genmod.checkpoints import find_checkpoint
 from genmod.diffusion import linear_schedule
 from notebook_code import notebook_config, notebook_functions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NB = "book/diffusion/ddpm_mnist_torch.py"
 NAMES = ["TRAINING_SETTINGS", "training_config", "checkpoint_config", "UNet", "train_ddpm", "heldout_simple_loss"]
 

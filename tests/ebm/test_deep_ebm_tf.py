@@ -35,7 +35,7 @@ import genmod
 from genmod.checkpoints import config_key
 from notebook_code import notebook_config, notebook_constant, notebook_functions
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 M, S = 0.2, 0.5
 
 SCRIPT = textwrap.dedent(r"""

@@ -26,7 +26,7 @@ from genmod.ising_rbm import (exact_ising_rbm, free_energy, gibbs_step, p_h_give
                               spins_to_visible, symmetric_biases, torus_bonds, visible_to_spins)
 from notebook_code import notebook_config, notebook_constant, notebook_functions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_PY = "book/physics/ising_rbm_torch.py"
 NAMES = ["lattice_energy_and_m", "sample_rbms", "builder", "train_pcd", "checkpoint_energies",
          "CHECK", "TRAIN_KEYS", "long_config", "read_rbms"]

@@ -28,7 +28,7 @@ import torch
 from genmod.gan import discriminator_loss, generator_loss_nonsaturating
 from genmod.vae import gaussian_kl_standard_normal
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 SCRIPT = textwrap.dedent(r"""
     import json, sys

@@ -23,7 +23,7 @@ from notebook_code import notebook_functions
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "book/gans/gan_mnist_torch.py"
 # Monte Carlo tolerance, in standard errors computed from the closed-form variances: a
 # correct sampler misses by more with probability 2 (1 - Phi(5)) = 5.7e-7 per comparison.

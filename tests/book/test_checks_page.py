@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "book" / "checks.md"
 # every chapter of the book: book/<part>/<name>.md (theory.md, and a part's further chapters)
 CHAPTERS = {f"{path.parent.name}/{path.stem}": path for path in sorted((ROOT / "book").glob("*/*.md"))}
@@ -40,7 +40,9 @@ def test_every_named_test_exists():
     assert len(refs) > 50, "the page should name the tests"
     missing = []
     for filename, name in refs:
-        path = ROOT / "tests" / filename
+        paths = sorted((ROOT / "tests").rglob(filename))
+        assert len(paths) <= 1, f"{filename} names {len(paths)} files under tests/: {paths}"
+        path = paths[0] if paths else ROOT / "tests" / filename
         if not path.is_file() or name not in _test_functions(path):
             missing.append(f"{filename}::{name}")
     assert not missing, f"book/checks.md names tests that do not exist: {missing}"

@@ -55,7 +55,7 @@ def test_save_artifacts_layout(tmp_path, monkeypatch):
     config = genmod.Config(lr=0.1)
     folder = genmod.save_artifacts("demo_nb", tanh_images, {"mmd2": np.float64(0.5), "test_kl": float("nan")},
                                    kind="images", value_range=(-1, 1), config=config, device="cpu")
-    assert folder == tmp_path / "demo_nb"
+    assert folder == tmp_path / "quick" / "demo_nb"   # one folder a scale, like the builds
     with np.load(folder / "samples.npz") as f:
         images = f["samples"]
     assert images.shape == (5, 28, 28) and images.dtype == np.float32
@@ -63,6 +63,49 @@ def test_save_artifacts_layout(tmp_path, monkeypatch):
     record = json.loads((folder / "metrics.json").read_text())
     assert record["notebook"] == "demo_nb" and record["scale"] == "quick" and record["config"] == {"lr": 0.1}
     assert record["metrics"] == {"mmd2": 0.5, "test_kl": None}
+    again, stored = genmod.artifacts.load_artifacts("demo_nb", scale="quick")
+    assert again == record and np.array_equal(stored, images)
+
+
+def test_a_quick_run_never_replaces_a_book_run(tmp_path, monkeypatch):
+    """make test after make book: the quick notebooks write beside the book-scale artifacts, not over them."""
+    monkeypatch.setenv("GENMOD_ARTIFACTS", str(tmp_path))
+    points = np.zeros((3, 2))
+    for scale in ("book", "quick"):
+        monkeypatch.setenv("GENMOD_SCALE", scale)
+        genmod.save_artifacts("nb", points + (scale == "book"), {}, kind="points", config=genmod.Config(a=scale),
+                              device="cpu")
+    record, samples = genmod.artifacts.load_artifacts("nb", scale="book")
+    assert record["scale"] == "book" and record["config"] == {"a": "book"} and samples.max() == 1.0
+    with pytest.raises(FileNotFoundError, match="GENMOD_SCALE=full"):
+        genmod.artifacts.load_artifacts("nb", scale="full")
+    with pytest.raises(TypeError):
+        genmod.artifacts.load_artifacts("nb")   # the scale must be named
+    with pytest.raises(ValueError, match="scale"):
+        genmod.artifacts.artifacts_dir("nb", scale="long")
+
+
+def test_threads_policy(monkeypatch):
+    monkeypatch.delenv("GENMOD_THREADS", raising=False)
+    assert genmod.config.get_threads() == 1
+    monkeypatch.setenv("GENMOD_THREADS", " 2 ")
+    assert genmod.config.get_threads() == 2
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv("GENMOD_THREADS", bad)
+        with pytest.raises(ValueError, match="GENMOD_THREADS"):
+            genmod.config.get_threads()
+
+
+def test_config_subset():
+    config = genmod.Config(lr=0.1, batch_size=64, num_steps=10, use_checkpoint=True)
+    long = config.subset("lr", "batch_size", num_steps=1000)
+    assert long.as_dict() == {"lr": 0.1, "batch_size": 64, "num_steps": 1000}
+    assert config.num_steps == 10                      # the original is unchanged
+    assert config.subset("lr", lr=0.2).lr == 0.2        # a change may replace a kept setting
+    with pytest.raises(AttributeError, match="num_epochs"):
+        config.subset("num_epochs")
+    with pytest.raises(TypeError):
+        config.subset("lr", model=object())
 
 
 def test_save_artifacts_rejects_bad_input(tmp_path, monkeypatch):
@@ -82,7 +125,7 @@ def test_save_artifacts_rejects_bad_input(tmp_path, monkeypatch):
 # wherever a notebook runs: they are resolved against the repository root.
 # ---------------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_relative_mnist_path_works_from_a_notebook_folder(mnist_file, tmp_path):
@@ -95,7 +138,8 @@ def test_relative_mnist_path_works_from_a_notebook_folder(mnist_file, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "8,000 training" in run.stdout
-    assert run.stdout.strip().splitlines()[-1] == str(ROOT / "_build" / "test-artifacts-rel")
+    scale = genmod.get_scale()
+    assert run.stdout.strip().splitlines()[-1] == str(ROOT / "_build" / "test-artifacts-rel" / scale)
 
 
 def test_missing_relative_path_names_the_absolute_path_tried(monkeypatch):

@@ -24,7 +24,7 @@ from torch import nn
 import genmod
 from notebook_code import notebook_functions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = "book/ebm/ebm_mnist_torch.py"
 
 

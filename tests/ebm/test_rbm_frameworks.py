@@ -24,7 +24,7 @@ import torch
 
 from genmod.ebm import cd_gradient, free_energy
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 D, D_H, B, C = 30, 12, 40, 16          # visible, hidden, minibatch, persistent chains
 LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.5, 2e-3
 

@@ -6,6 +6,7 @@ TensorFlow must not be imported after torchvision in one process (DESIGN.md, kno
 """
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from genmod.checkpoints import (MAX_COMMITTED_BYTES, PROVENANCE_KEYS, config_key
                                 save_checkpoint)
 from notebook_code import notebook_functions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 COMMITTED = sorted(ROOT.glob("book/*/checkpoints/*.json"))
 PROVENANCE = {"command": "GENMOD_SCALE=full python make.py", "scale": "full", "device": "cpu",
@@ -37,10 +38,11 @@ def _roundtrip(tmp_path, config, calls):
     def train():
         calls.append(1)
         torch.manual_seed(0)
-        return torch.nn.Linear(3, 2), dict(PROVENANCE)
+        return torch.nn.Linear(3, 2), dict(PROVENANCE["metrics"])
 
     return load_or_train("nb", config, train=train, write=lambda m, p: torch.save(m.state_dict(), p),
-                         read=lambda p: _load_linear(p), folder=tmp_path, save=True, verbose=False)
+                         read=lambda p: _load_linear(p), builder="build_model", device="cpu, 1 thread",
+                         folder=tmp_path, save=True, verbose=False)
 
 
 def _load_linear(path):
@@ -56,7 +58,13 @@ def test_trains_once_then_loads_the_same_weights(tmp_path):
     assert calls == [1], "the second call must load, not train"
     assert torch.equal(first.weight, second.weight)
     assert again.provenance["sha256"] == ckpt.provenance["sha256"]
-    assert all(again.provenance[k] == PROVENANCE[k] for k in PROVENANCE_KEYS)
+    assert again.provenance == ckpt.provenance
+    # the provenance is written by load_or_train itself, the same way for every notebook
+    assert again.provenance["metrics"] == PROVENANCE["metrics"]
+    assert again.provenance["builder"] == "build_model" and again.provenance["device"] == "cpu, 1 thread"
+    assert again.provenance["scale"] == genmod.get_scale()
+    assert again.provenance["command"].startswith(f"GENMOD_SCALE={genmod.get_scale()} jupyter nbconvert")
+    assert again.provenance["train_time_s"] >= 0
     # another configuration has no checkpoint
     assert find_checkpoint("nb", genmod.Config(lr=2e-3), folder=tmp_path) is None
 
@@ -71,6 +79,9 @@ def test_corrupted_weights_are_refused(tmp_path):
 def test_provenance_is_required_and_size_is_bounded(tmp_path):
     with pytest.raises(ValueError, match="missing"):
         save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0"), provenance={"command": "x"}, folder=tmp_path)
+    with pytest.raises(ValueError, match="scale"):
+        save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0"), provenance={**PROVENANCE, "scale": "long"},
+                        folder=tmp_path)
     with pytest.raises(ValueError, match="larger than"):
         save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0" * 2048), provenance=PROVENANCE,
                         folder=tmp_path, max_bytes=1024)
@@ -82,6 +93,10 @@ def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
     """Every committed checkpoint: provenance complete, file small and intact, weights fit the notebook's builder."""
     record = json.loads(meta.read_text())
     assert all(k in record for k in PROVENANCE_KEYS), f"{meta.name}: provenance lacks {PROVENANCE_KEYS}"
+    assert record["scale"] in genmod.SCALES, f"{meta.name}: scale {record['scale']!r} is not a scale name"
+    assert re.fullmatch(r"(cpu, \d+ threads?|cuda, .+|gpu, .+)", record["device"]), (
+        f"{meta.name}: device {record['device']!r} is not as genmod.torchutils/tfutils.describe_device say it")
+    assert record["command"].startswith(f"GENMOD_SCALE={record['scale']} jupyter nbconvert"), record["command"]
     weights = meta.parent / record["file"]
     assert weights.stat().st_size <= MAX_COMMITTED_BYTES
     config = genmod.Config(**record["config"])
