@@ -17,10 +17,26 @@ import pytest
 # (notebook_code.py) sit here, in tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-try:  # must come before anything that may import tensorflow
-    import torchvision  # noqa: F401
-except ImportError:  # pragma: no cover - the book's environment has it
-    pass
+TF_LANE = Path(__file__).resolve().parent / "tf"
+
+
+def pytest_configure(config):
+    """The PyTorch lane imports torchvision first, before any test module can import
+    TensorFlow; the TensorFlow lane (tests/tf, a process of its own) imports no torch at all.
+    Torch runs on genmod's thread policy (GENMOD_THREADS, default 1), as the notebooks do."""
+    paths = [Path(str(arg).split("::")[0]).resolve() for arg in config.args]
+    if paths and all(p == TF_LANE or TF_LANE in p.parents for p in paths):
+        return
+    try:  # must come before anything that may import tensorflow
+        import torch
+        import torchvision  # noqa: F401
+
+        from genmod.config import get_threads
+
+        torch.set_num_threads(get_threads())
+    except ImportError:  # pragma: no cover - the book's environment has it
+        pass
+
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -56,8 +72,9 @@ TEST_DATA = ROOT / ".pytest_cache" / "genmod-data"
 
 @pytest.fixture(scope="session")
 def judge_data_dir():
-    """TEST_DATA, the test run's GENMOD_DATA folder where the judge is cached (a fixture, so that test modules
-    need not import conftest, which is ambiguous when tests/built/conftest.py is collected in the same run)."""
+    """TEST_DATA, the test run's GENMOD_DATA folder where the judge is cached (a fixture, so that
+    test modules need not import conftest, which is ambiguous when tests/built/conftest.py is
+    collected in the same run)."""
     return TEST_DATA
 
 

@@ -1,4 +1,5 @@
-"""Run the function and class definitions of a notebook's paired .py file, to test the notebook's own code.
+"""Run the function and class definitions of a notebook's paired .py file, to test the notebook's
+own code.
 
 Notebooks write their models out in full (the model is the lesson), so tests take
 the definitions from the notebook source instead of keeping copies that could drift.
@@ -51,7 +52,8 @@ class _FreeNames(ast.NodeVisitor):
         self.scopes.pop()
 
     def visit_FunctionDef(self, node):
-        for expr in node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]:
+        kw_defaults = [d for d in node.args.kw_defaults if d]
+        for expr in node.decorator_list + node.args.defaults + kw_defaults:
             self.visit(expr)
         for arg in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
             if arg.annotation is not None:
@@ -72,7 +74,8 @@ class _FreeNames(ast.NodeVisitor):
 
     def _visit_comprehension(self, node):
         # a comprehension binds its targets in its own scope; its first iterable is read outside it
-        bound = {sub.id for gen in node.generators for sub in ast.walk(gen.target) if isinstance(sub, ast.Name)}
+        bound = {sub.id for gen in node.generators for sub in ast.walk(gen.target)
+                 if isinstance(sub, ast.Name)}
         self.visit(node.generators[0].iter)
         self.scopes.append(bound)
         for i, gen in enumerate(node.generators):
@@ -96,7 +99,8 @@ def _defined_name(node) -> str:
 
 
 def free_names(defs) -> set[str]:
-    """The global names that the definitions ``defs`` (AST nodes) read, less builtins and each other."""
+    """The global names that the definitions ``defs`` (AST nodes) read, less builtins and each
+    other."""
     finder = _FreeNames()
     for node in defs:
         finder.visit(node)
@@ -104,7 +108,8 @@ def free_names(defs) -> set[str]:
 
 
 def notebook_functions(relpath: str, names, namespace: dict) -> dict:
-    """Execute the top-level functions, classes and assignments called ``names`` of ``ROOT/relpath`` in ``namespace``.
+    """Execute the top-level functions, classes and assignments called ``names`` of
+    ``ROOT/relpath`` in ``namespace``.
 
     Args:
         relpath: the notebook's paired .py file, relative to the repository root.
@@ -127,24 +132,28 @@ def notebook_functions(relpath: str, names, namespace: dict) -> dict:
     assert found == set(names), f"{relpath} no longer defines {sorted(set(names) - found)}"
     missing = sorted(free_names(defs) - set(namespace))
     assert not missing, (
-        f"{relpath}: {sorted(names)} read the global names {missing}, which the test does not provide; "
-        "pass them in the namespace (e.g. the notebook's config) or make them arguments in the notebook"
+        f"{relpath}: {sorted(names)} read the global names {missing}, which the test does not "
+        "provide; pass them in the namespace (e.g. the notebook's config) or make them arguments "
+        "in the notebook"
     )
     exec(compile(ast.Module(body=defs, type_ignores=[]), str(path), "exec"), namespace)
     return namespace
 
 
 def notebook_constant(relpath: str, name: str):
-    """The value of a top-level constant ``name = <literal>`` of a notebook's .py file (e.g. ``NOTEBOOK``)."""
+    """The value of a top-level constant ``name = <literal>`` of a notebook's .py file (e.g.
+    ``NOTEBOOK``)."""
     tree = ast.parse((ROOT / relpath).read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                for t in node.targets):
             return ast.literal_eval(node.value)
     raise AssertionError(f"{relpath} defines no top-level constant {name}")
 
 
 def notebook_config(relpath: str, *, scale: str = "quick"):
-    """The notebook's ``config = genmod.Config(...)`` evaluated at ``scale``, with ``pick`` and literals only.
+    """The notebook's ``config = genmod.Config(...)`` evaluated at ``scale``, with ``pick`` and
+    literals only.
 
     Settings that need the notebook's data (e.g. ``len(x_train)``) are evaluated with
     ``x_train`` and ``x_test`` standing for the offline MNIST split sizes.
@@ -155,12 +164,13 @@ def notebook_config(relpath: str, *, scale: str = "quick"):
 
     tree = ast.parse((ROOT / relpath).read_text())
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == "config"):
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "config"):
             old = os.environ.get("GENMOD_SCALE")
             os.environ["GENMOD_SCALE"] = scale
             try:
-                env = {"genmod": genmod, "pick": genmod.pick, "x_train": range(8000), "x_test": range(2000)}
+                env = {"genmod": genmod, "pick": genmod.pick, "x_train": range(8000),
+                       "x_test": range(2000)}
                 return eval(compile(ast.Expression(node.value), relpath, "eval"), env)
             finally:
                 if old is None:

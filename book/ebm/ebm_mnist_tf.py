@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -18,9 +18,10 @@
 #
 # The deep EBM of {doc}`ebm_mnist_torch`, written in Keras in the style of the
 # energy-based model notebook of Foster's *Generative Deep Learning*
-# {cite}`foster2023` (chapter 7): a `Buffer` class that makes the negatives, and a
-# `keras.Model` subclass whose `train_step` holds the loss. We train it on the same
-# digits with the same settings and look at the same plots and numbers.
+# {cite}`foster2023` (chapter 7): a `Buffer` class that makes the
+# negatives, and a `keras.Model` subclass whose `train_step` holds the loss. We
+# train it on the same digits with the same settings and look at the same plots
+# and numbers.
 #
 # ```{admonition} Learning goals
 # :class: tip
@@ -38,14 +39,16 @@
 #
 # The mathematics is in {doc}`langevin`.
 
-# %%
+# %% tags=["hide-input"]
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
-NOTEBOOK = "ebm_mnist_tf"  # this notebook's name: its artifacts and checkpoints are filed under it
+# this notebook's name: its artifacts and checkpoints are filed under it
+NOTEBOOK = "ebm_mnist_tf"
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
+                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"],
+                   check=True)
 
 import time
 
@@ -54,49 +57,60 @@ import numpy as np
 
 import genmod
 from genmod import pick
-from genmod.tfutils import describe_device, seed_everything  # first: it sets TensorFlow's log level
-import tensorflow as tf                                         # TensorFlow only: never torch here
+# genmod.tfutils first: it sets TensorFlow's log level (never torch here)
+from genmod.tfutils import describe_device, load_or_train, seed_everything
+import tensorflow as tf
 import keras
 from keras import layers
-from genmod.checkpoints import load_or_train
-from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
+# numpy only: the same functions as in the PyTorch notebook
+from genmod.ebm_eval import auc_lower, smooth
+# the judge is a PyTorch classifier: judge_samples runs it in a subprocess
+from genmod.judge import judge_samples
 from genmod.plotting import image_grid, samples_and_classes
 
 print(f"scale: {genmod.get_scale()}")
-device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
+# TensorFlow places the work on a GPU by itself when it sees one
+device = describe_device()
 seed_everything(0)
 (x_train, y_train), (x_test, y_test) = genmod.load_mnist()   # prints its source
 
 # %% [markdown]
 # The settings are those of the PyTorch notebook, which follow the reference run
-# (Du and Mordatch {cite}`du2019`, as in Foster's and Lippe's {cite}`lippe2022`
-# notebooks); the scales differ in how long they train live and sample. The
+# (Lippe's tutorial {cite}`lippe2022` and Foster's notebook; the method is
+# Du and Mordatch's {cite}`du2019`, the MNIST settings are not, as
+# {doc}`ebm_mnist_torch` explains); the scales differ in how long they train live and sample. The
 # checkpointed model is trained for `checkpoint_updates` updates at every scale,
 # with the settings named in `TRAIN_KEYS`.
 
 # %%
 config = genmod.Config(
-    channels=16,                                              # channels of the first conv layer (then 2x, 4x, 4x)
-    batch_size=64,                                            # real digits and negatives per update (reference: 128)
-    langevin_steps=60,                                        # Langevin steps per update (reference: 60)
-    step_size=10.0,                                           # eta, gradient step of the sampler (reference: 10)
-    noise=0.005,                                              # sigma, std of the injected noise (reference: 0.005)
-    grad_clip=0.03,                                           # g_max: |d E / d x| clipped to this per pixel
-    buffer_size=8192,                                         # largest number of images in the buffer
-    fresh_fraction=0.05,                                      # expected share of each batch restarted from noise
-    lr=1e-4,                                                  # Adam learning rate, beta_1 = 0.0
-    alpha=0.1,                                                # lambda_E, weight of the energy regulariser
-    data_noise=0.005,                                         # std of the noise added to the real digits
-    num_updates=pick(quick=4, book=250, full=56_000),         # live training: parameter updates (full: 60 epochs)
-    checkpoint_updates=1500,                                  # updates of the checkpointed model, at every scale
-    num_samples=pick(quick=128, book=1024, full=10_000),      # fresh chains from noise, judged
-    sample_steps=pick(quick=20, book=256, full=256),          # Langevin steps of those fresh chains
-    num_buffer_samples=pick(quick=128, book=1024, full=8192), # buffer images judged
-    num_ood=pick(quick=128, book=1000, full=2000),            # images of each kind in the out-of-distribution check
-    log_every=pick(quick=2, book=25, full=1000),              # updates between printed lines
+    channels=16,            # channels of the first conv layer (then 2x, 4x, 4x)
+    batch_size=64,          # real digits and negatives per update (ref: 128)
+    langevin_steps=60,      # Langevin steps per update (ref: 60)
+    step_size=10.0,         # eta, gradient step of the sampler (ref: 10)
+    noise=0.005,            # sigma, std of the injected noise (ref: 0.005)
+    grad_clip=0.03,         # g_max: |dE/dx| clipped to this per pixel
+    buffer_size=8192,       # largest number of images in the buffer
+    fresh_fraction=0.05,    # expected share of each batch restarted from noise
+    lr=1e-4,                # Adam learning rate, beta_1 = 0.0
+    alpha=0.1,              # lambda_E, weight of the energy regulariser
+    data_noise=0.005,       # std of the noise added to the real digits
+    # live training: parameter updates (full: 60 epochs)
+    num_updates=pick(quick=4, book=250, full=56_000),
+    checkpoint_updates=1500,  # updates of the checkpointed model, every scale
+    # fresh chains from noise, judged, and their Langevin steps
+    num_samples=pick(quick=128, book=1024, full=10_000),
+    sample_steps=pick(quick=20, book=256, full=256),
+    # buffer images judged
+    num_buffer_samples=pick(quick=128, book=1024, full=8192),
+    # images of each kind in the out-of-distribution check
+    num_ood=pick(quick=128, book=1000, full=2000),
+    log_every=pick(quick=2, book=25, full=1000),  # updates between printouts
 )
-TRAIN_KEYS = ("channels", "batch_size", "langevin_steps", "step_size", "noise", "grad_clip", "buffer_size",
-              "fresh_fraction", "lr", "alpha", "data_noise")  # the settings a trained model depends on
+# the settings a trained model depends on
+TRAIN_KEYS = ("channels", "batch_size", "langevin_steps", "step_size", "noise",
+              "grad_clip", "buffer_size", "fresh_fraction", "lr", "alpha",
+              "data_noise")
 
 # %% [markdown]
 # ## Data
@@ -106,13 +120,17 @@ TRAIN_KEYS = ("channels", "batch_size", "langevin_steps", "step_size", "noise", 
 # (height, width, channels) that Keras convolutions expect.
 
 # %%
-x_data = (x_train.astype("float32") / 255.0 * 2 - 1)[..., None]      # (8000, 28, 28, 1) in [-1, 1]
-x_held = (x_test.astype("float32") / 255.0 * 2 - 1)[..., None]       # (2000, 28, 28, 1)
+# (8000, 28, 28, 1) in [-1, 1]
+x_data = (x_train.astype("float32") / 255.0 * 2 - 1)[..., None]
+# (2000, 28, 28, 1)
+x_held = (x_test.astype("float32") / 255.0 * 2 - 1)[..., None]
 
 
 def digit_batches(cfg, seed):
-    """An endless stream of shuffled batches (cfg.batch_size, 28, 28, 1) of the training digits."""
-    return (tf.data.Dataset.from_tensor_slices(x_data).shuffle(len(x_data), seed=seed).repeat()
+    """An endless stream of shuffled batches (cfg.batch_size, 28, 28, 1) of
+    the training digits."""
+    digits = tf.data.Dataset.from_tensor_slices(x_data)
+    return (digits.shuffle(len(x_data), seed=seed).repeat()
             .batch(cfg.batch_size, drop_remainder=True))
 
 
@@ -128,16 +146,18 @@ print(f"training digits {x_data.shape}, test digits {x_held.shape}")
 
 # %%
 def build_energy(cfg):
-    """E_Theta(x): images (B, 28, 28, 1) in [-1, 1] -> energies (B, 1), in nats (up to log Z)."""
+    """E_Theta(x): images (B, 28, 28, 1) in [-1, 1] -> energies (B, 1), in nats
+    (up to log Z)."""
     c = cfg.channels
+    conv = dict(strides=2, padding="same", activation="swish")
     inputs = keras.Input(shape=(28, 28, 1))
-    x = layers.Conv2D(c, 5, strides=2, padding="same", activation="swish")(inputs)      # 28x28 -> 14x14
-    x = layers.Conv2D(2 * c, 3, strides=2, padding="same", activation="swish")(x)       # 14x14 -> 7x7
-    x = layers.Conv2D(4 * c, 3, strides=2, padding="same", activation="swish")(x)       # 7x7 -> 4x4
-    x = layers.Conv2D(4 * c, 3, strides=2, padding="same", activation="swish")(x)       # 4x4 -> 2x2
+    x = layers.Conv2D(c, 5, **conv)(inputs)                  # 28x28 -> 14x14
+    x = layers.Conv2D(2 * c, 3, **conv)(x)                   # 14x14 -> 7x7
+    x = layers.Conv2D(4 * c, 3, **conv)(x)                   # 7x7 -> 4x4
+    x = layers.Conv2D(4 * c, 3, **conv)(x)                   # 4x4 -> 2x2
     x = layers.Flatten()(x)
     x = layers.Dense(4 * c, activation="swish")(x)
-    outputs = layers.Dense(1)(x)                                                        # E_Theta(x), one number
+    outputs = layers.Dense(1)(x)  # E_Theta(x), one number
     return keras.Model(inputs, outputs, name="energy")
 
 
@@ -151,20 +171,26 @@ energy_net.summary()
 # deviation $\sigma$, clip to $[-1, 1]$, step by $\eta$ down the clipped energy
 # gradient, clip again. As in {doc}`ebm_mnist_torch`, with $\eta = 10$ and
 # $\sigma = 0.005$ this samples, at best, the temperature
-# $\sigma^2/(2\eta) \approx 10^{-6}$ {eq}`ebm-effective-temperature`, not $e^{-E_\Theta}$.
+# $\sigma^2/(2\eta) \approx 10^{-6}$ {eq}`ebm-effective-temperature`, not
+# $e^{-E_\Theta}$.
 
 # %%
-def generate_samples(model, inp_imgs, steps, step_size, noise, grad_clip, return_img_per_step=False):
-    """Short-run Langevin from inp_imgs (B, 28, 28, 1): eq. ebm-practical-langevin."""
+def generate_samples(model, inp_imgs, steps, step_size, noise, grad_clip,
+                     return_img_per_step=False):
+    """Short-run Langevin from inp_imgs (B, 28, 28, 1): eq.
+    ebm-practical-langevin."""
     imgs_per_step = []
     for _ in range(steps):
-        inp_imgs = inp_imgs + tf.random.normal(tf.shape(inp_imgs), stddev=noise)   # + sigma eps_t
+        eps = tf.random.normal(tf.shape(inp_imgs), stddev=noise)
+        inp_imgs = inp_imgs + eps                           # + sigma eps_t
         inp_imgs = tf.clip_by_value(inp_imgs, -1.0, 1.0)
         with tf.GradientTape() as tape:
             tape.watch(inp_imgs)
             energy = model(inp_imgs, training=False)
-        grads = tf.clip_by_value(tape.gradient(energy, inp_imgs), -grad_clip, grad_clip)  # clip(d E / d x)
-        inp_imgs = tf.clip_by_value(inp_imgs - step_size * grads, -1.0, 1.0)       # - eta clip(grad E)
+        grads = tape.gradient(energy, inp_imgs)
+        grads = tf.clip_by_value(grads, -grad_clip, grad_clip)  # clip(dE/dx)
+        # - eta clip(grad E)
+        inp_imgs = tf.clip_by_value(inp_imgs - step_size * grads, -1.0, 1.0)
         if return_img_per_step:
             imgs_per_step.append(inp_imgs)
     return tf.stack(imgs_per_step, axis=0) if return_img_per_step else inp_imgs
@@ -172,13 +198,16 @@ def generate_samples(model, inp_imgs, steps, step_size, noise, grad_clip, return
 
 @tf.function(reduce_retracing=True)
 def sample_step(model, inp_imgs, steps, step_size, noise, grad_clip):
-    """generate_samples compiled to a graph: the same step in a tf.while_loop (steps a tensor)."""
+    """generate_samples compiled to a graph: the same step in a
+    tf.while_loop (steps a tensor)."""
     for _ in tf.range(steps):
-        inp_imgs = tf.clip_by_value(inp_imgs + tf.random.normal(tf.shape(inp_imgs), stddev=noise), -1.0, 1.0)
+        eps = tf.random.normal(tf.shape(inp_imgs), stddev=noise)
+        inp_imgs = tf.clip_by_value(inp_imgs + eps, -1.0, 1.0)
         with tf.GradientTape() as tape:
             tape.watch(inp_imgs)
             energy = model(inp_imgs, training=False)
-        grads = tf.clip_by_value(tape.gradient(energy, inp_imgs), -grad_clip, grad_clip)
+        grads = tape.gradient(energy, inp_imgs)
+        grads = tf.clip_by_value(grads, -grad_clip, grad_clip)
         inp_imgs = tf.clip_by_value(inp_imgs - step_size * grads, -1.0, 1.0)
     return inp_imgs
 
@@ -195,18 +224,22 @@ def sample_step(model, inp_imgs, steps, step_size, noise, grad_clip):
 class Buffer:
     def __init__(self, model, cfg):
         self.model, self.cfg = model, cfg
-        self.examples = [tf.random.uniform((1, 28, 28, 1)) * 2 - 1 for _ in range(cfg.batch_size)]
+        self.examples = [tf.random.uniform((1, 28, 28, 1)) * 2 - 1
+                         for _ in range(cfg.batch_size)]
 
     def sample_new_exmps(self, steps, step_size, noise):
         cfg = self.cfg
         n_new = np.random.binomial(cfg.batch_size, cfg.fresh_fraction)
         rand_imgs = tf.random.uniform((n_new, 28, 28, 1)) * 2 - 1
-        old_imgs = tf.concat(
-            [self.examples[i] for i in np.random.choice(len(self.examples), cfg.batch_size - n_new)], axis=0)
+        picks = np.random.choice(len(self.examples), cfg.batch_size - n_new)
+        old_imgs = tf.concat([self.examples[i] for i in picks], axis=0)
         inp_imgs = tf.concat([rand_imgs, old_imgs], axis=0)
-        inp_imgs = sample_step(self.model, inp_imgs, steps=tf.constant(steps), step_size=tf.constant(step_size),
-                               noise=tf.constant(noise), grad_clip=tf.constant(cfg.grad_clip))
-        self.examples = tf.split(inp_imgs, cfg.batch_size, axis=0) + self.examples
+        inp_imgs = sample_step(self.model, inp_imgs, steps=tf.constant(steps),
+                               step_size=tf.constant(step_size),
+                               noise=tf.constant(noise),
+                               grad_clip=tf.constant(cfg.grad_clip))
+        new = tf.split(inp_imgs, cfg.batch_size, axis=0)
+        self.examples = new + self.examples
         self.examples = self.examples[: cfg.buffer_size]
         return inp_imgs
 
@@ -234,25 +267,29 @@ class EBM(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_metric, self.reg_loss_metric, self.cdiv_loss_metric, self.real_out_metric,
-                self.fake_out_metric]
+        return [self.loss_metric, self.reg_loss_metric, self.cdiv_loss_metric,
+                self.real_out_metric, self.fake_out_metric]
 
     def train_step(self, real_imgs):
         cfg = self.cfg
-        real_imgs = real_imgs + tf.random.normal(tf.shape(real_imgs), stddev=cfg.data_noise)
-        real_imgs = tf.clip_by_value(real_imgs, -1.0, 1.0)
-        fake_imgs = self.buffer.sample_new_exmps(steps=cfg.langevin_steps, step_size=cfg.step_size,
-                                                 noise=cfg.noise)
+        eps = tf.random.normal(tf.shape(real_imgs), stddev=cfg.data_noise)
+        real_imgs = tf.clip_by_value(real_imgs + eps, -1.0, 1.0)
+        fake_imgs = self.buffer.sample_new_exmps(
+            steps=cfg.langevin_steps, step_size=cfg.step_size, noise=cfg.noise)
         inp_imgs = tf.concat([real_imgs, fake_imgs], axis=0)
         with tf.GradientTape() as training_tape:
             real_out, fake_out = tf.split(self.model(inp_imgs), 2, axis=0)
-            cdiv_loss = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)       # eq. ebm-deep-ml-gradient
-            reg_loss = cfg.alpha * tf.reduce_mean(real_out**2 + fake_out**2)  # eq. ebm-energy-regulariser
+            # eq. ebm-deep-ml-gradient
+            cdiv_loss = tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)
+            # eq. ebm-energy-regulariser
+            reg_loss = cfg.alpha * tf.reduce_mean(real_out**2 + fake_out**2)
             loss = cdiv_loss + reg_loss
-        grads = training_tape.gradient(loss, self.model.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
-        for metric, value in zip(self.metrics, (loss, reg_loss, cdiv_loss, tf.reduce_mean(real_out),
-                                                tf.reduce_mean(fake_out))):
+        weights = self.model.trainable_variables
+        grads = training_tape.gradient(loss, weights)
+        self.optimizer.apply_gradients(zip(grads, weights))
+        values = (loss, reg_loss, cdiv_loss, tf.reduce_mean(real_out),
+                  tf.reduce_mean(fake_out))
+        for metric, value in zip(self.metrics, values):
             metric.update_state(value)
         return {m.name: m.result() for m in self.metrics}
 
@@ -266,21 +303,26 @@ class EBM(keras.Model):
 
 # %%
 def train_ebm(cfg, *, seed, log_every):
-    """Train EBM(cfg) for cfg.num_updates updates from seed; return (ebm, history of mean energies)."""
+    """Train EBM(cfg) for cfg.num_updates updates from seed; return
+    (ebm, history of mean energies)."""
     seed_everything(seed)
     ebm = EBM(cfg)
-    ebm.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr, beta_1=0.0))
+    ebm.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.lr,
+                                                beta_1=0.0))
     history = {"energy_real": [], "energy_fake": []}
     start = time.perf_counter()
-    for step, real_imgs in enumerate(digit_batches(cfg, seed).take(cfg.num_updates), start=1):
+    batches = digit_batches(cfg, seed).take(cfg.num_updates)
+    for step, real_imgs in enumerate(batches, start=1):
         for m in ebm.metrics:
             m.reset_state()
         out = ebm.train_step(real_imgs)
         history["energy_real"].append(float(out["real"]))
         history["energy_fake"].append(float(out["fake"]))
         if step % log_every == 0 or step == cfg.num_updates:
-            print(f"update {step:5d}/{cfg.num_updates}: E(data) {history['energy_real'][-1]:+.3f}, "
-                  f"E(negatives) {history['energy_fake'][-1]:+.3f}, {time.perf_counter() - start:.0f} s")
+            print(f"update {step:5d}/{cfg.num_updates}: "
+                  f"E(data) {history['energy_real'][-1]:+.3f}, "
+                  f"E(negatives) {history['energy_fake'][-1]:+.3f}, "
+                  f"{time.perf_counter() - start:.0f} s")
     return ebm, history
 
 
@@ -300,50 +342,29 @@ print(f"live training: {config.num_updates} updates in {train_time:.0f} s")
 # forty minutes) and saves it.
 
 # %%
-long_config = genmod.Config(**{k: config.as_dict()[k] for k in TRAIN_KEYS}, num_updates=config.checkpoint_updates)
+long_config = config.subset(*TRAIN_KEYS, num_updates=config.checkpoint_updates)
 
 
 def fixed_inputs():
-    """Four fixed images (4, 28, 28, 1) in [-1, 1]: their energies check that a loaded model is the one saved."""
+    """Four fixed images (4, 28, 28, 1) in [-1, 1]: their energies check that
+    a loaded model is the one saved."""
     return tf.reshape(tf.sin(tf.linspace(-1.0, 1.0, 4 * 784)), (4, 28, 28, 1))
 
 
-def write_weights(model, path):
-    """Write the arrays of model.get_weights(), in order, to path (an .npz file)."""
-    with open(path, "wb") as f:
-        np.savez(f, *model.get_weights())
-
-
-def read_weights(model, path):
-    """Set the weights of model (built by build_energy) from an .npz file of write_weights; returns model."""
-    with np.load(path) as saved:
-        model.set_weights([saved[f"arr_{i}"] for i in range(len(saved.files))])  # raises on a wrong shape or count
-    return model
-
-
 def train_long():
-    t0 = time.perf_counter()
     long_ebm, hist = train_ebm(long_config, seed=1, log_every=100)
-    seconds = time.perf_counter() - t0
-    provenance = {
-        "command": "executing book/ebm/ebm_mnist_tf.ipynb at any scale with no checkpoint for long_config "
-                   "(its checkpoint cell runs train_long(); this one: the notebook's .py up to that cell, run by "
-                   "python at GENMOD_SCALE=quick with OMP_NUM_THREADS=1 and TensorFlow's intra- and inter-op "
-                   "threads set to 1)",
-        "scale": "checkpoint (long_config)", "device": device, "train_time_s": seconds,
-        "metrics": {"energy_real_last100": float(np.mean(hist["energy_real"][-100:])),
-                    "energy_fake_last100": float(np.mean(hist["energy_fake"][-100:])),
-                    "energy_fixed_inputs": long_ebm.model(fixed_inputs()).numpy()[:, 0].tolist()},
-        "builder": "build_energy",
-    }
-    return long_ebm.model, provenance
+    fixed = long_ebm.model(fixed_inputs()).numpy()[:, 0].tolist()
+    return long_ebm.model, {
+        "energy_real_last100": float(np.mean(hist["energy_real"][-100:])),
+        "energy_fake_last100": float(np.mean(hist["energy_fake"][-100:])),
+        "energy_fixed_inputs": fixed}
 
 
-energy_long, checkpoint = load_or_train(NOTEBOOK, long_config, train=train_long, write=write_weights,
-                                        read=lambda p: read_weights(build_energy(long_config), p),
-                                        save=True, suffix=".npz")
-fixed_now = energy_long(fixed_inputs()).numpy()[:, 0]
-print(f"energies of the fixed inputs: {fixed_now.tolist()} (recorded: {checkpoint.provenance['metrics']['energy_fixed_inputs']})")
+energy_long, checkpoint = load_or_train(NOTEBOOK, long_config,
+                                        build=build_energy, train=train_long)
+fixed_now = energy_long(fixed_inputs()).numpy()[:, 0].tolist()
+recorded = checkpoint.provenance["metrics"]["energy_fixed_inputs"]
+print(f"energies of the fixed inputs: {fixed_now} (recorded: {recorded})")
 
 # %% [markdown]
 # Which figures come from which model: the energies during training and the
@@ -354,18 +375,16 @@ print(f"energies of the fixed inputs: {fixed_now.tolist()} (recorded: {checkpoin
 
 # %% [markdown]
 # ## Energies of data and negatives during training
+#
+# The moving average is `genmod.ebm_eval.smooth`, shown in {doc}`ebm_mnist_torch`.
 
 # %%
-def smooth(values, width=10):
-    values = np.asarray(values)
-    width = max(1, min(width, len(values)))
-    return np.convolve(values, np.ones(width) / width, mode="valid")
-
-
 fig, ax = plt.subplots(figsize=(7, 3.8))
 ax.plot(smooth(history["energy_real"]), label=r"data, $E_\Theta(\mathbf{x})$")
-ax.plot(smooth(history["energy_fake"]), label=r"negatives, $E_\Theta(\tilde{\mathbf{x}})$")
-ax.set(xlabel="update", ylabel="mean energy (moving average of 10)", title="live training")
+ax.plot(smooth(history["energy_fake"]),
+        label=r"negatives, $E_\Theta(\tilde{\mathbf{x}})$")
+ax.set(xlabel="update", ylabel="mean energy (moving average of 10)",
+       title="live training")
 ax.legend()
 plt.show()
 
@@ -392,26 +411,38 @@ def to01(x):
 
 
 def fresh_chains(model, num, steps, chunk=256):
-    """num chains from uniform noise, steps steps of the training sampler; images (num, 28, 28) in [0, 1]."""
+    """num chains from uniform noise, steps steps of the training sampler;
+    images (num, 28, 28) in [0, 1]."""
     out = []
     for i in range(0, num, chunk):
         x0 = tf.random.uniform((min(chunk, num - i), 28, 28, 1)) * 2 - 1
-        out.append(to01(sample_step(model, x0, steps=tf.constant(steps), step_size=tf.constant(config.step_size),
-                                    noise=tf.constant(config.noise), grad_clip=tf.constant(config.grad_clip))))
+        x = sample_step(model, x0, steps=tf.constant(steps),
+                        step_size=tf.constant(config.step_size),
+                        noise=tf.constant(config.noise),
+                        grad_clip=tf.constant(config.grad_clip))
+        out.append(to01(x))
     return np.concatenate(out)
 
 
+# %%
 rng = np.random.default_rng(0)
-idx = rng.choice(len(ebm.buffer.examples), min(config.num_buffer_samples, len(ebm.buffer.examples)), replace=False)
-buffer_samples = to01(tf.concat([ebm.buffer.examples[i] for i in idx], axis=0))
+stored = ebm.buffer.examples
+idx = rng.choice(len(stored), min(config.num_buffer_samples, len(stored)),
+                 replace=False)
+buffer_samples = to01(tf.concat([stored[i] for i in idx], axis=0))
 start = time.perf_counter()
-fresh_live = fresh_chains(ebm.model, min(256, config.num_samples), config.sample_steps)
-fresh_long = fresh_chains(energy_long, config.num_samples, config.sample_steps)
-print(f"{len(ebm.buffer.examples):,} images in the live buffer; fresh chains took {time.perf_counter() - start:.0f} s")
+steps = config.sample_steps
+fresh_live = fresh_chains(ebm.model, min(256, config.num_samples), steps)
+fresh_long = fresh_chains(energy_long, config.num_samples, steps)
+print(f"{len(stored):,} images in the live buffer; "
+      f"fresh chains took {time.perf_counter() - start:.0f} s")
 fig, axes = plt.subplots(1, 3, figsize=(15, 5.4))
-image_grid(buffer_samples[:64], nrow=8, ax=axes[0], title="(a) live model: replay buffer")
-image_grid(fresh_live[:64], nrow=8, ax=axes[1], title=f"(b) live model: fresh chains, {config.sample_steps} steps")
-image_grid(fresh_long[:64], nrow=8, ax=axes[2], title=f"(c) checkpoint: fresh chains, {config.sample_steps} steps")
+image_grid(buffer_samples[:64], nrow=8, ax=axes[0],
+           title="(a) live model: replay buffer")
+image_grid(fresh_live[:64], nrow=8, ax=axes[1],
+           title=f"(b) live model: fresh chains, {steps} steps")
+image_grid(fresh_long[:64], nrow=8, ax=axes[2],
+           title=f"(c) checkpoint: fresh chains, {steps} steps")
 plt.show()
 
 # %% [markdown]
@@ -428,12 +459,16 @@ plt.show()
 
 # %%
 keep = max(1, config.sample_steps // 16)
-chain = generate_samples(energy_long, tf.random.uniform((1, 28, 28, 1)) * 2 - 1, steps=config.sample_steps,
-                         step_size=config.step_size, noise=config.noise, grad_clip=config.grad_clip,
-                         return_img_per_step=True)[keep - 1::keep, 0]
+x0 = tf.random.uniform((1, 28, 28, 1)) * 2 - 1
+states = generate_samples(energy_long, x0, steps=config.sample_steps,
+                          step_size=config.step_size, noise=config.noise,
+                          grad_clip=config.grad_clip, return_img_per_step=True)
+chain = states[keep - 1::keep, 0]
 chain_energy = energy_long(chain).numpy()[:, 0]
-fig, axes = plt.subplots(2, 1, figsize=(14, 4.6), gridspec_kw={"height_ratios": [1.3, 1]})
-image_grid(to01(chain), nrow=len(chain), ax=axes[0], title="one fresh chain of the checkpointed model")
+fig, axes = plt.subplots(2, 1, figsize=(14, 4.6),
+                         gridspec_kw={"height_ratios": [1.3, 1]})
+image_grid(to01(chain), nrow=len(chain), ax=axes[0],
+           title="one fresh chain of the checkpointed model")
 axes[1].plot(np.arange(1, len(chain) + 1) * keep, chain_energy, "o-")
 axes[1].set(xlabel="Langevin step", ylabel=r"$E_\Theta(\tilde{\mathbf{x}}_t)$")
 fig.tight_layout()
@@ -457,23 +492,32 @@ plt.show()
 # receive at least 2 % of the samples.
 
 # %%
-judge = judge_samples(fresh_long)              # checkpoint, fresh chains: the saved samples
+judge = judge_samples(fresh_long)       # checkpoint, fresh chains: saved
 judge_buffer = judge_samples(buffer_samples)   # live model, buffer
 judge_live = judge_samples(fresh_live)         # live model, fresh chains
-for name, j in (("checkpoint, fresh chains", judge), ("live, buffer", judge_buffer), ("live, fresh chains", judge_live)):
-    print(f"{name:25s}: {j['classes_with_2pct']} classes with >= 2 %, Frechet distance {j['frechet_distance']:.1f}, "
-          f"mean confidence {j['mean_confidence']:.3f}")
 samples_and_classes(fresh_long, judge["class_histogram"], reference=y_test)
 plt.show()
+genmod.glue("num_judged", len(fresh_long))
+genmod.glue("ckpt_classes", judge["classes_with_2pct"])
+genmod.glue("ckpt_confidence", judge["mean_confidence"])
+genmod.glue("ckpt_frechet", judge["frechet_distance"])
+genmod.glue("ckpt_frechet_real", judge["real_frechet_distance"])
+genmod.glue("buffer_classes", judge_buffer["classes_with_2pct"])
+genmod.glue("buffer_frechet", judge_buffer["frechet_distance"])
+genmod.glue("live_classes", judge_live["classes_with_2pct"])
+genmod.glue("live_frechet", judge_live["frechet_distance"])
+genmod.glue("live_frechet_real", judge_live["real_frechet_distance"])
 
 # %% [markdown]
 # **Figure.** (a) The first 100 fresh samples of the checkpointed model; (b)
 # the judge's class histogram of them, beside the class frequencies of the test
-# digits (dotted line: 2 %). In the `book` run the judge put at least 2 % of
-# the 1,024 samples in 9 of the 10 classes (all but 9, with 1 %), with 2, 3 and 8
-# over-represented; its mean confidence was 0.67 and the Fréchet distance 286,
-# against 16.7 for as many real digits: the classes are covered, the digits are
-# rough.
+# digits (dotted line: 2 %). In this run the judge put at least 2 % of the
+# samples in {glue:text}`ckpt_classes` of the 10 classes; its mean confidence
+# was {glue:text}`ckpt_confidence:.2f` and the Fréchet distance
+# {glue:text}`ckpt_frechet:.0f`, against {glue:text}`ckpt_frechet_real:.1f` for
+# as many real digits. In the `book` reference run these were 9 classes (all but
+# 9, with 1 %; 2, 3 and 8 over-represented), 0.67, and 286 against 16.7: the
+# classes are covered, the digits are rough.
 
 # %% [markdown]
 # ## Out-of-distribution scores
@@ -481,56 +525,64 @@ plt.show()
 # Under the checkpointed model: the energies of test digits, of the same digits
 # with shuffled pixels, and of uniform noise. The AUC is the probability that a
 # random test digit has a lower energy than a random image of the other kind.
+#
+# The AUC is `genmod.ebm_eval.auc_lower`, shown in {doc}`ebm_mnist_torch`.
 
 # %%
-def auc_lower(e_in, e_out):
-    """P(E(in) < E(out)) over all pairs (Mann-Whitney), ties counted half."""
-    e_in, e_out = np.asarray(e_in)[:, None], np.asarray(e_out)[None, :]
-    return float((e_in < e_out).mean() + 0.5 * (e_in == e_out).mean())
-
-
 digits = x_held[: config.num_ood]
-shuffled = np.stack([rng.permutation(d.reshape(-1)).reshape(28, 28, 1) for d in digits])
+shuffled = np.stack([rng.permutation(d.reshape(-1)).reshape(28, 28, 1)
+                     for d in digits])
 noise_imgs = rng.uniform(-1, 1, digits.shape).astype("float32")
 ood = {name: energy_long(x).numpy()[:, 0] for name, x in
-       (("test digits", digits), ("shuffled pixels", shuffled), ("uniform noise", noise_imgs))}
-auc = {name: auc_lower(ood["test digits"], e) for name, e in ood.items() if name != "test digits"}
+       (("test digits", digits), ("shuffled pixels", shuffled),
+        ("uniform noise", noise_imgs))}
+auc = {name: auc_lower(ood["test digits"], e) for name, e in ood.items()
+       if name != "test digits"}
 fig, ax = plt.subplots(figsize=(7, 3.8))
 for name, e in ood.items():
     ax.hist(e, bins=60, histtype="step", lw=1.5, density=True, label=name)
-ax.set(xlabel=r"energy $E_\Theta(\mathbf{x})$", ylabel="density", title="checkpointed model")
+ax.set(xlabel=r"energy $E_\Theta(\mathbf{x})$", ylabel="density",
+       title="checkpointed model")
 ax.legend()
 plt.show()
-print("AUC (test digits lower than ...):", {k: round(v, 4) for k, v in auc.items()})
+print("AUC (test digits lower than ...):",
+      {k: round(v, 4) for k, v in auc.items()})
+genmod.glue("auc_shuffled", auc["shuffled pixels"])
+genmod.glue("auc_noise", auc["uniform noise"])
 
 # %% [markdown]
 # **Figure.** Energies of test digits, of the same digits with shuffled
-# pixels, and of uniform noise, under the checkpointed model. In the `book`
-# run the checkpointed energy put every test digit below every noise image (AUC
-# 1.0) and below all but a handful of shuffled digits (AUC 0.99999): shuffled
-# pixels, which keep the grey levels of a digit, lie between the two.
+# pixels, and of uniform noise, under the checkpointed model. In this run the
+# AUC against noise is {glue:text}`auc_noise:.5f` and against shuffled digits
+# {glue:text}`auc_shuffled:.5f` (in the `book` reference run 1.0 and 0.99999:
+# every test digit below every noise image, and below all but a handful of
+# shuffled digits). Shuffled pixels, which keep the grey levels of a digit, lie
+# between the two.
 
 # %% [markdown]
 # We save the checkpointed model's fresh samples and the numbers for the book's
 # comparison of all models.
 
 # %%
-energy_samples = float(energy_long(fresh_long[..., None] * 2 - 1).numpy().mean())
+energy_samples = float(
+    energy_long(fresh_long[..., None] * 2 - 1).numpy().mean())
 metrics = {
-    **judge,                                                  # checkpoint, fresh chains
+    **judge,  # checkpoint, fresh chains
     "buffer/frechet_distance": judge_buffer["frechet_distance"],
     "buffer/classes_with_2pct": judge_buffer["classes_with_2pct"],
     "buffer/mean_confidence": judge_buffer["mean_confidence"],
     "live/frechet_distance": judge_live["frechet_distance"],
     "live/classes_with_2pct": judge_live["classes_with_2pct"],
-    "energy_data": float(ood["test digits"].mean()),          # checkpoint, mean energy of test digits
-    "energy_samples": energy_samples,                         # checkpoint, mean energy of its fresh samples
+    # checkpoint, mean energy of test digits
+    "energy_data": float(ood["test digits"].mean()),
+    # checkpoint, mean energy of its fresh samples
+    "energy_samples": energy_samples,
     "shuffled/ood_auc": auc["shuffled pixels"],
     "noise/ood_auc": auc["uniform noise"],
     "train_time_s": train_time,                               # s, live training
 }
-folder = genmod.save_artifacts(NOTEBOOK, fresh_long, metrics, kind="images", value_range=(0, 1),
-                               config=config, device=device)
+folder = genmod.save_artifacts(NOTEBOOK, fresh_long, metrics, kind="images",
+                               value_range=(0, 1), config=config, device=device)
 print(f"saved {len(fresh_long)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]
@@ -556,17 +608,22 @@ print(f"saved {len(fresh_long)} samples and {len(metrics)} metrics to {folder}")
 # - The Keras version is the same algorithm as the PyTorch one: a gradient tape
 #   for the sampler, a buffer, and a `train_step` with the loss and the
 #   regulariser.
-# - In the `book` run (measured on a shared 2-core CPU), the checkpointed
-#   model (1,500 updates) reached the target with its fresh chains: the judge put
-#   at least 2 % of the 1,024 samples in 9 of the 10 classes, with a Fréchet
-#   distance of 286 against 16.7 for real digits ({doc}`ebm_mnist_torch`'s
-#   checkpoint, 2,000 updates: 8 classes, 228). Many of those samples are broken
-#   strokes rather than clean digits.
-# - The live model after 250 updates did not: its buffer reached 4 of 10
-#   classes (Fréchet distance 641) and its fresh chains 1 of 10 (937, against
-#   26.6 for as many real digits).
-# - The checkpointed energy separates test digits from uniform noise and from
-#   shuffled pixels (AUC 1.0 and 0.99999).
+# - In this run the judge put at least $2\%$ of the checkpointed model's
+#   (1,500 updates) {glue:text}`num_judged` fresh samples in
+#   {glue:text}`ckpt_classes` of the 10 classes (the target is eight), with a
+#   Fréchet distance of {glue:text}`ckpt_frechet:.0f` against
+#   {glue:text}`ckpt_frechet_real:.1f` for as many real digits. The `book`
+#   reference run reached 9 classes and 286 against 16.7
+#   ({doc}`ebm_mnist_torch`'s checkpoint, 2,000 updates: 8 classes, 228). Many
+#   of those samples are broken strokes rather than clean digits.
+# - The live model, after `num_updates` updates, reached
+#   {glue:text}`buffer_classes` classes in its buffer (Fréchet distance
+#   {glue:text}`buffer_frechet:.0f`) and {glue:text}`live_classes` in its fresh
+#   chains ({glue:text}`live_frechet:.0f`, against
+#   {glue:text}`live_frechet_real:.1f` for as many real digits).
+# - The checkpointed energy separates test digits from uniform noise (AUC
+#   {glue:text}`auc_noise:.5f`) and from shuffled pixels (AUC
+#   {glue:text}`auc_shuffled:.5f`).
 #
 # ## Exercises
 #
@@ -589,9 +646,27 @@ print(f"saved {len(fresh_long)} samples and {len(metrics)} metrics to {folder}")
 # optimising that graph takes many seconds (about half a minute here), again for
 # every new number of steps; a Python float `step_size` also retraces when it
 # changes, which is why the notebook passes tensors. `reduce_retracing=True` lets one
-# trace serve batches of different sizes.
+# trace serve batches of different sizes. The cell below times one call of
+# each (the compiled one twice: the first call traces).
 # ```
-#
+
+# %% tags=["hide-input"]
+x0 = tf.random.uniform((64, 28, 28, 1)) * 2 - 1
+settings = dict(step_size=config.step_size, noise=config.noise,
+                grad_clip=config.grad_clip)
+tensors = {k: tf.constant(v) for k, v in settings.items()}
+for name, run in (
+        ("generate_samples (eager)",
+         lambda: generate_samples(energy_long, x0, 60, **settings)),
+        ("sample_step, first call",
+         lambda: sample_step(energy_long, x0, tf.constant(60), **tensors)),
+        ("sample_step, second call",
+         lambda: sample_step(energy_long, x0, tf.constant(60), **tensors))):
+    start = time.perf_counter()
+    run()
+    print(f"{name:26s}: {time.perf_counter() - start:.2f} s for 60 steps")
+
+# %% [markdown]
 # ```{exercise}
 # :label: ebm-ex-ebm-mnist-tf-buffer
 #

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,14 +49,16 @@
 # {doc}`gan_mnist_torch` plays the same game with PyTorch; compare its samples
 # with the ones below.
 
-# %%
+# %% tags=["hide-input"]
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
-NOTEBOOK = "dcgan_mnist_tf"  # this notebook's name: its artifacts and checkpoints are filed under it
+# this notebook's name: its artifacts and checkpoints are filed under it
+NOTEBOOK = "dcgan_mnist_tf"
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
+                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"],
+                   check=True)
 
 import math
 import time
@@ -66,17 +68,20 @@ import numpy as np
 
 import genmod
 from genmod import pick
-from genmod.tfutils import describe_device, seed_everything  # first: it sets TensorFlow's log level
-import tensorflow as tf                                         # TensorFlow only: never torch here
+# genmod.tfutils first: it sets TensorFlow's log level (never torch here)
+from genmod.tfutils import describe_device, seed_everything
+import tensorflow as tf
 from tensorflow.keras import layers
-from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
+# the judge is a PyTorch classifier: judge_samples runs it in a subprocess
+from genmod.judge import judge_samples
 from genmod.metrics import mmd2_against_real
 from genmod.plotting import gan_curves, image_grid, samples_and_classes
 
 print(f"scale: {genmod.get_scale()}")
-device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
+# TensorFlow places the work on a GPU by itself when it sees one
+device = describe_device()
 seed_everything(0)
-(x_train, y_train), (x_test, y_test) = genmod.load_mnist()   # prints its source
+(x_train, y_train), (x_test, y_test) = genmod.load_mnist()  # prints its source
 
 # %% [markdown]
 # Every number that changes with the scale sits in the next cell. The `full`
@@ -88,16 +93,27 @@ seed_everything(0)
 
 # %%
 config = genmod.Config(
-    num_train=pick(quick=2000, book=len(x_train), full=len(x_train)),                 # training digits used
-    num_epochs=pick(quick=1, book=15, full=50),                                       # passes over those digits
-    batch_size=pick(quick=32, book=32, full=256),                                     # real digits per minibatch (and as many generated)
-    gen_filters=pick(quick=(32, 16, 8), book=(64, 32, 16), full=(256, 128, 64)),      # channels after the dense layer and the two hidden transposed convolutions
-    disc_filters=pick(quick=(32, 64), book=(64, 128), full=(64, 128)),                # channels of the discriminator's two convolutions
-    lr=pick(quick=2e-4, book=2e-4, full=1e-4),                                        # Adam learning rate, both networks
-    beta_1=pick(quick=0.5, book=0.5, full=0.9),                                       # Adam's first-moment decay, both networks
-    selected_epochs=pick(quick=[1], book=[1, 2, 4, 8, 15], full=[1, 5, 10, 25, 50]),  # epochs whose fixed-noise samples we show
-    num_samples=pick(quick=500, book=2000, full=10_000),                              # generated digits for the evaluation
-    num_mmd=pick(quick=250, book=1000, full=1000),                                    # digits per set in each MMD estimate (at most half the test set)
+    # training digits used
+    num_train=pick(quick=2000, book=len(x_train), full=len(x_train)),
+    # passes over those digits
+    num_epochs=pick(quick=1, book=15, full=50),
+    # real digits per minibatch (and as many generated)
+    batch_size=pick(quick=32, book=32, full=256),
+    # channels after the dense layer and the two hidden transposed convolutions
+    gen_filters=pick(quick=(32, 16, 8), book=(64, 32, 16), full=(256, 128, 64)),
+    # channels of the discriminator's two convolutions
+    disc_filters=pick(quick=(32, 64), book=(64, 128), full=(64, 128)),
+    # Adam learning rate, both networks
+    lr=pick(quick=2e-4, book=2e-4, full=1e-4),
+    # Adam's first-moment decay, both networks
+    beta_1=pick(quick=0.5, book=0.5, full=0.9),
+    # epochs whose fixed-noise samples we show
+    selected_epochs=pick(quick=[1], book=[1, 2, 4, 8, 15],
+                         full=[1, 5, 10, 25, 50]),
+    # generated digits for the evaluation
+    num_samples=pick(quick=500, book=2000, full=10_000),
+    # digits per set in each MMD estimate (at most half the test set)
+    num_mmd=pick(quick=250, book=1000, full=1000),
 )
 
 # %% [markdown]
@@ -118,12 +134,16 @@ config = genmod.Config(
 # of 32 digits.
 
 # %%
-buffer_size = 60_000  # the tutorial's shuffle buffer: >= the number of digits, so a full permutation
-train_images = x_train[:config.num_train].reshape(-1, 28, 28, 1).astype("float32")
+# the tutorial's shuffle buffer: >= the number of digits, a full permutation
+buffer_size = 60_000
+train_images = x_train[:config.num_train].reshape(-1, 28, 28, 1)
+train_images = train_images.astype("float32")
 train_images = (train_images - 127.5) / 127.5  # [0, 255] => [-1, 1]
-train_dataset = tf.data.Dataset.from_tensor_slices(train_images).shuffle(buffer_size).batch(config.batch_size)
-print(f"training digits: {train_images.shape}, pixel range [{train_images.min():.0f}, "
-      f"{train_images.max():.0f}], {len(train_dataset)} minibatches per epoch")
+train_dataset = (tf.data.Dataset.from_tensor_slices(train_images)
+                 .shuffle(buffer_size).batch(config.batch_size))
+print(f"training digits: {train_images.shape}, pixel range "
+      f"[{train_images.min():.0f}, {train_images.max():.0f}], "
+      f"{len(train_dataset)} minibatches per epoch")
 
 # %% [markdown]
 # ## The generator
@@ -156,17 +176,20 @@ def make_generator_model(filters=config.gen_filters):
     model.add(layers.Reshape((7, 7, f0)))  # 12544 => 7x7x256
     assert model.output_shape == (None, 7, 7, f0)
 
-    model.add(layers.Conv2DTranspose(f1, (5, 5), strides=(1, 1), padding="same", use_bias=False))
+    model.add(layers.Conv2DTranspose(f1, (5, 5), strides=(1, 1),
+                                     padding="same", use_bias=False))
     assert model.output_shape == (None, 7, 7, f1)  # 7x7x256 => 7x7x128
     model.add(layers.BatchNormalization())
     model.add(layers.LeakyReLU())
 
-    model.add(layers.Conv2DTranspose(f2, (5, 5), strides=(2, 2), padding="same", use_bias=False))
+    model.add(layers.Conv2DTranspose(f2, (5, 5), strides=(2, 2),
+                                     padding="same", use_bias=False))
     assert model.output_shape == (None, 14, 14, f2)  # 7x7x128 => 14x14x64
     model.add(layers.BatchNormalization())
     model.add(layers.LeakyReLU())
 
-    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2), padding="same", use_bias=False,
+    model.add(layers.Conv2DTranspose(1, (5, 5), strides=(2, 2),
+                                     padding="same", use_bias=False,
                                      activation="tanh"))
     assert model.output_shape == (None, 28, 28, 1)  # 14x14x64 => 28x28x1
     return model
@@ -190,15 +213,20 @@ generator.summary()
 
 # %%
 def make_discriminator_model(filters=config.disc_filters):
-    """Discriminator: images (B, 28, 28, 1) in [-1, 1] => logits l(x) (B, 1), D(x) = sigmoid(l(x))."""
+    """Discriminator: images (B, 28, 28, 1) in [-1, 1] => logits l(x) (B, 1).
+
+    D(x) = sigmoid(l(x)) is the probability that x is real.
+    """
     f0, f1 = filters
     model = tf.keras.Sequential(name="discriminator")
     model.add(layers.Input(shape=(28, 28, 1)))
-    model.add(layers.Conv2D(f0, (5, 5), strides=(2, 2), padding="same"))  # 28x28x1 => 14x14x64
+    # 28x28x1 => 14x14x64
+    model.add(layers.Conv2D(f0, (5, 5), strides=(2, 2), padding="same"))
     model.add(layers.LeakyReLU())
     model.add(layers.Dropout(0.3))
 
-    model.add(layers.Conv2D(f1, (5, 5), strides=(2, 2), padding="same"))  # 14x14x64 => 7x7x128
+    # 14x14x64 => 7x7x128
+    model.add(layers.Conv2D(f1, (5, 5), strides=(2, 2), padding="same"))
     model.add(layers.LeakyReLU())
     model.add(layers.Dropout(0.3))
 
@@ -217,11 +245,12 @@ discriminator.summary()
 # tell anything apart.
 
 # %%
-h = tf.random.normal([8, noise_dim])         # h ~ N(0, I), (8, 100)
-x_fake = generator(h, training=False)        # G(h), (8, 28, 28, 1)
-logits = discriminator(x_fake, training=False)
-print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in [{x_fake.numpy().min():.3f}, "
-      f"{x_fake.numpy().max():.3f}] => logits {tuple(logits.shape)}, "
+h = tf.random.normal([8, noise_dim])            # h ~ N(0, I), (8, 100)
+x_fake = generator(h, training=False)           # G(h), (8, 28, 28, 1)
+logits = discriminator(x_fake, training=False)  # l(G(h)), (8, 1)
+print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in "
+      f"[{x_fake.numpy().min():.3f}, {x_fake.numpy().max():.3f}] "
+      f"=> logits {tuple(logits.shape)}, "
       f"mean D(G(h)) = {tf.reduce_mean(tf.sigmoid(logits)).numpy():.3f}")
 
 # %% [markdown]
@@ -251,29 +280,32 @@ print(f"h {tuple(h.shape)} => G(h) {tuple(x_fake.shape)} in [{x_fake.numpy().min
 # $D^* = \tfrac12$ everywhere {eq}`gans-optimal-discriminator`, a logit of 0.
 # There $\mathcal{L}_D = 2 \log 2 = \log 4 \approx 1.386$ nats (that is $-v$ at the value
 # $-\log 4$ of {eq}`gans-loss-at-optimum`) and $\mathcal{L}_G^{\mathrm{ns}} = \log 2 \approx 0.693$
-# nats. The cell checks both numbers on logits of 0.
+# nats.
+#
+# The Keras notebooks of this part share these losses, so they live in the
+# book's package, in `genmod.tfutils`, beside the PyTorch ones of `genmod.gan`
+# that {doc}`gan_1d_torch` introduced (a test holds the two equal). Here is
+# their code; the cross-entropy works on logits
+# (`tf.nn.sigmoid_cross_entropy_with_logits`), which stays finite where
+# $\sigmoid(\ell)$ rounds to 0 or 1.
 
 # %%
-cross_entropy = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+from genmod.tfutils import (binary_cross_entropy_from_logits,
+                            discriminator_loss, generator_loss_nonsaturating)
 
+genmod.show_source(binary_cross_entropy_from_logits)
+genmod.show_source(discriminator_loss)
+genmod.show_source(generator_loss_nonsaturating)
 
-def discriminator_loss(real_output, fake_output):
-    """L_D from logits (B, 1) of real and generated digits: -mean[log D(x) + log(1 - D(G(h)))]."""
-    real_loss = cross_entropy(tf.ones_like(real_output), real_output)    # -mean log D(x)
-    fake_loss = cross_entropy(tf.zeros_like(fake_output), fake_output)   # -mean log(1 - D(G(h)))
-    total_loss = real_loss + fake_loss                                   # L_D = -v(G, D) on the batch
-    return total_loss
+# %% [markdown]
+# The cell below checks both values at the optimum on logits of 0.
 
-
-def generator_loss(fake_output):
-    """Non-saturating L_G from logits (B, 1) of generated digits: -mean log D(G(h))."""
-    return cross_entropy(tf.ones_like(fake_output), fake_output)
-
-
+# %%
 undecided = tf.zeros([config.batch_size, 1])  # logits of D* = 1/2
-print(f"at D = 1/2: L_D = {discriminator_loss(undecided, undecided).numpy():.4f} "
-      f"(log 4 = {math.log(4):.4f}), L_G = {generator_loss(undecided).numpy():.4f} "
-      f"(log 2 = {math.log(2):.4f})")
+l_d = discriminator_loss(undecided, undecided).numpy()
+l_g = generator_loss_nonsaturating(undecided).numpy()
+print(f"at D = 1/2: L_D = {l_d:.4f} (log 4 = {math.log(4):.4f}), "
+      f"L_G = {l_g:.4f} (log 2 = {math.log(2):.4f})")
 
 # %% [markdown]
 # ## The training step
@@ -296,28 +328,38 @@ print(f"at D = 1/2: L_D = {discriminator_loss(undecided, undecided).numpy():.4f}
 # logits, to watch the game.
 
 # %%
-generator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
-discriminator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr, beta_1=config.beta_1)
+generator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr,
+                                               beta_1=config.beta_1)
+discriminator_optimizer = tf.keras.optimizers.Adam(learning_rate=config.lr,
+                                                   beta_1=config.beta_1)
 
 
 @tf.function
 def train_step(images):
-    """One update of both networks on real digits (B, 28, 28, 1); returns L_G, L_D, mean D(x), mean D(G(h))."""
-    noise = tf.random.normal([tf.shape(images)[0], noise_dim])  # h ~ N(0, I); the last batch may be short
+    """One update of both networks on real digits (B, 28, 28, 1).
+
+    Returns L_G, L_D, mean D(x) and mean D(G(h)).
+    """
+    # h ~ N(0, I); the last batch may be short
+    noise = tf.random.normal([tf.shape(images)[0], noise_dim])
 
     with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
-        generated_images = generator(noise, training=True)         # G(h)
-        real_output = discriminator(images, training=True)         # logits l(x)
-        fake_output = discriminator(generated_images, training=True)  # logits l(G(h))
+        generated_images = generator(noise, training=True)  # G(h)
+        real_output = discriminator(images, training=True)  # logits l(x)
+        # logits l(G(h))
+        fake_output = discriminator(generated_images, training=True)
 
-        gen_loss = generator_loss(fake_output)                     # L_G, non-saturating
-        disc_loss = discriminator_loss(real_output, fake_output)   # L_D = -v
+        gen_loss = generator_loss_nonsaturating(fake_output)      # L_G^ns
+        disc_loss = discriminator_loss(real_output, fake_output)  # L_D = -v
 
-    gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
-    gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+    g_vars = generator.trainable_variables
+    d_vars = discriminator.trainable_variables
+    gradients_of_generator = gen_tape.gradient(gen_loss, g_vars)
+    gradients_of_discriminator = disc_tape.gradient(disc_loss, d_vars)
 
-    generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
-    discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+    generator_optimizer.apply_gradients(zip(gradients_of_generator, g_vars))
+    discriminator_optimizer.apply_gradients(
+        zip(gradients_of_discriminator, d_vars))
 
     d_real = tf.reduce_mean(tf.sigmoid(real_output))  # mean D(x)
     d_fake = tf.reduce_mean(tf.sigmoid(fake_output))  # mean D(G(h))
@@ -338,26 +380,36 @@ def train_step(images):
 
 # %%
 num_examples_to_generate = 16
-seed = tf.random.normal([num_examples_to_generate, noise_dim])  # the same h at every epoch
+# the same h at every epoch
+seed = tf.random.normal([num_examples_to_generate, noise_dim])
 history = {"gen_loss": [], "disc_loss": [], "d_real": [], "d_fake": []}
 epoch_samples = {}
 
 start = time.perf_counter()
 for epoch in range(1, config.num_epochs + 1):
     epoch_start = time.perf_counter()
-    step_values = [train_step(image_batch) for image_batch in train_dataset]
-    for key, value in zip(history, np.mean(np.array(step_values), axis=0)):
+    step_values = [train_step(batch) for batch in train_dataset]
+    epoch_means = np.mean(np.array(step_values), axis=0)
+    for key, value in zip(history, epoch_means):
         history[key].append(float(value))
     if epoch in config.selected_epochs:
-        epoch_samples[epoch] = generator(seed, training=False).numpy()  # (16, 28, 28, 1) in (-1, 1)
-    print(f"epoch {epoch:2d}/{config.num_epochs} | L_G {history['gen_loss'][-1]:.3f}  L_D {history['disc_loss'][-1]:.3f}"
-          f" | D(x) {history['d_real'][-1]:.3f}  D(G(h)) {history['d_fake'][-1]:.3f}"
+        # (16, 28, 28, 1) in (-1, 1)
+        epoch_samples[epoch] = generator(seed, training=False).numpy()
+    print(f"epoch {epoch:2d}/{config.num_epochs}"
+          f" | L_G {history['gen_loss'][-1]:.3f}"
+          f"  L_D {history['disc_loss'][-1]:.3f}"
+          f" | D(x) {history['d_real'][-1]:.3f}"
+          f"  D(G(h)) {history['d_fake'][-1]:.3f}"
           f" | {time.perf_counter() - epoch_start:.1f} s")
 train_time = time.perf_counter() - start
 print(f"training time: {train_time:.0f} s on {device}")
+genmod.glue("train_minutes", train_time / 60)
+genmod.glue("d_real_final", history["d_real"][-1])
+genmod.glue("d_fake_final", history["d_fake"][-1])
 
 # %%
-gan_curves(history["gen_loss"], history["disc_loss"], history["d_real"], history["d_fake"])
+gan_curves(history["gen_loss"], history["disc_loss"], history["d_real"],
+           history["d_fake"])
 plt.tight_layout()
 plt.show()
 
@@ -370,18 +422,24 @@ plt.show()
 # with dropout active, on the minibatches of each step.
 #
 # Neither loss goes to zero, and they do not fall together: this is a game,
-# not a minimisation (see {doc}`theory`). In the first epoch the discriminator
-# wins easily, with $D(\x)$ high and $D(G(\h))$ low. Then the generator catches
-# up and the two settle into a stalemate in which the discriminator keeps a
-# small edge: $D(\x)$ stays above $\tfrac12$ and $D(G(\h))$ below, $\mathcal{L}_D$ below
-# $\log 4$ and $\mathcal{L}_G^{\mathrm{ns}}$ above $\log 2$. The edge says that $\pg \neq \pr$ yet,
-# but the curves cannot say how good the samples are; for that we look at the
-# samples and measure them.
+# not a minimisation (see {doc}`theory`). At the `book` scale, in the first
+# epoch the discriminator wins easily, with $D(\x)$ high and $D(G(\h))$ low.
+# Then the generator catches up and the two settle into a stalemate in which
+# the discriminator keeps a small edge: $D(\x)$ stays above $\tfrac12$ and
+# $D(G(\h))$ below, $\mathcal{L}_D$ below $\log 4$ and
+# $\mathcal{L}_G^{\mathrm{ns}}$ above $\log 2$. In this run the last epoch
+# ended at $D(\x) =$ {glue:text}`d_real_final:.3f` and
+# $D(G(\h)) =$ {glue:text}`d_fake_final:.3f`. The edge says that
+# $\pg \neq \pr$ yet, but the curves cannot say how good the samples are; for
+# that we look at the samples and measure them.
 
 # %%
-fig, axes = plt.subplots(1, len(config.selected_epochs), figsize=(2.2 * len(config.selected_epochs), 2.5), squeeze=False)
+num_shown = len(config.selected_epochs)
+fig, axes = plt.subplots(1, num_shown, figsize=(2.2 * num_shown, 2.5),
+                         squeeze=False)
 for ax, epoch in zip(axes[0], config.selected_epochs):
-    image_grid(epoch_samples[epoch], nrow=4, ax=ax, title=f"epoch {epoch}", value_range=(-1, 1))
+    image_grid(epoch_samples[epoch], nrow=4, ax=ax, title=f"epoch {epoch}",
+               value_range=(-1, 1))
 plt.tight_layout()
 plt.show()
 
@@ -417,18 +475,30 @@ plt.show()
 #   notebook never imports PyTorch next to TensorFlow.
 
 # %%
-noise = tf.random.normal([config.num_samples, noise_dim])                       # h ~ N(0, I)
-generated = generator.predict(noise, batch_size=500, verbose=0)          # (n, 28, 28, 1) in (-1, 1)
-samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)  # (n, 28, 28) in [0, 1]
+noise = tf.random.normal([config.num_samples, noise_dim])  # h ~ N(0, I)
+# (n, 28, 28, 1) in (-1, 1)
+generated = generator.predict(noise, batch_size=500, verbose=0)
+# (n, 28, 28) in [0, 1]
+samples = np.clip((generated[..., 0] + 1) / 2, 0, 1).astype(np.float32)
 
-x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0   # (n_test, 784) in [0, 1]
-mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)           # eq. gans-mmd, one kernel for both values
-print(f"MMD^2 (Gaussian kernel, bandwidth {mmd['mmd_bandwidth']:.2f}, {config.num_mmd} vs {config.num_mmd} digits):")
+# (n_test, 784) in [0, 1]
+x_test01 = x_test.reshape(len(x_test), -1).astype(np.float32) / 255.0
+# eq. gans-mmd, one kernel for both values
+mmd = mmd2_against_real(samples, x_test01, num_samples=config.num_mmd)
+print(f"MMD^2 (Gaussian kernel, bandwidth {mmd['mmd_bandwidth']:.2f}, "
+      f"{config.num_mmd} vs {config.num_mmd} digits):")
 print(f"  generated vs test digits: {mmd['mmd2_generated_vs_real']:.2e}")
-print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}   (the noise floor)")
+print(f"  test vs test digits:      {mmd['mmd2_real_vs_real']:.2e}"
+      "   (the noise floor)")
 
 # %%
-scores = judge_samples(samples)   # prints Fréchet distance, classes, confidence
+scores = judge_samples(samples)  # prints Fréchet distance, classes, confidence
+genmod.glue("frechet", scores["frechet_distance"])
+genmod.glue("frechet_real", scores["real_frechet_distance"])
+genmod.glue("classes_present", scores["classes_with_2pct"])
+genmod.glue("confidence", scores["mean_confidence"])
+genmod.glue("mmd2", mmd["mmd2_generated_vs_real"])
+genmod.glue("mmd2_floor", mmd["mmd2_real_vs_real"])
 
 # %%
 samples_and_classes(samples, scores["class_histogram"], reference=y_test)
@@ -441,26 +511,32 @@ plt.show()
 # frequencies of the test digits; the dotted line marks 2 %, the share a class
 # needs to count as present.
 #
-# The digits come in all ten classes and most are recognisable, but their
-# strokes are thick and sometimes broken, and some shapes belong to no class:
-# after a few thousand steps the generator is far from the clean digits of the
-# tutorial's 50-epoch run. The numbers agree. The Fréchet distance is several
-# times its real-digit value, the pixel-space MMD is well above its
-# real-versus-real floor, and the judge's mean confidence is well below 1:
-# it hesitates between classes on the malformed digits. The class histogram
-# tells how evenly the generator covers the ten modes of the data; a
-# generator that had *collapsed* onto a few digits would leave classes empty
-# here. Compare the samples with the fully connected generator of
-# {doc}`gan_mnist_torch`: convolutions build in which pixels are neighbours,
-# which a fully connected generator has to learn.
+# At the `book` scale the digits come in all ten classes and most are
+# recognisable, but their strokes are thick and sometimes broken, and some
+# shapes belong to no class: after a few thousand steps the generator is far
+# from the clean digits of the tutorial's 50-epoch run. The numbers agree.
+# In this run the Fréchet distance is {glue:text}`frechet:.0f`, against
+# {glue:text}`frechet_real:.0f` for real digits; the pixel-space MMD$^2$,
+# {glue:text}`mmd2:.1e`, is well above its real-versus-real floor
+# {glue:text}`mmd2_floor:.1e`; and the judge's mean confidence,
+# {glue:text}`confidence:.2f`, is below 1: it hesitates between classes on
+# the malformed digits. The class histogram tells how evenly the generator
+# covers the ten modes of the data (here {glue:text}`classes_present` classes
+# hold at least 2 % of the digits); a generator that had *collapsed* onto a
+# few digits would leave classes empty here. Compare the samples with the
+# fully connected generator of {doc}`gan_mnist_torch`: convolutions build in
+# which pixels are neighbours, which a fully connected generator has to
+# learn.
 #
 # Finally we save the samples and the metrics for the book's comparison of all
 # models.
 
 # %%
-metrics = {**mmd, **scores, "train_time_s": train_time}   # the configuration is saved whole beside them
-folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images", value_range=(0, 1),
-                               config=config, device=device)
+# the configuration is saved whole beside them
+metrics = {**mmd, **scores, "train_time_s": train_time}
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images",
+                               value_range=(0, 1), config=config,
+                               device=device)
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]
@@ -517,9 +593,11 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # - The losses settle near, not at, their values at the optimum ($\log 4$ and
 #   $\log 2$); samples from a fixed noise batch and metrics next to their
 #   real-versus-real values say more about the generator than the losses do.
-# - Even a narrowed DCGAN, trained for a few CPU minutes on 8,000 digits,
-#   draws recognisable digits of every class; clean digits take the
-#   tutorial's longer run.
+# - Even a narrowed DCGAN, trained here for {glue:text}`train_minutes:.1f`
+#   minutes, draws digits that the judge finds in
+#   {glue:text}`classes_present` of the ten classes, at a Fréchet distance of
+#   {glue:text}`frechet:.0f` (real digits: {glue:text}`frechet_real:.0f`);
+#   clean digits take the tutorial's longer run.
 #
 # ## Exercises
 #
@@ -527,7 +605,8 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # :label: gans-ex-dcgan-mnist-tf-saturating
 # Replace the generator's loss by the saturating loss $\mathcal{L}_G^{\mathrm{sat}}$
 # {eq}`gans-saturating-loss` of the minimax game {eq}`gans-minimax`, that is, minimise $\frac1B \sum_i \log(1 - D(G(\h_i)))$.
-# Write it with `cross_entropy` in one line, train at `book` settings, and
+# Write it with `binary_cross_entropy_from_logits` in one line, train at
+# `book` settings, and
 # compare $D(G(\h))$ in the first epochs and the samples with the
 # non-saturating run. Explain the difference with the derivative of each
 # loss with respect to the discriminator's logit.
@@ -536,8 +615,9 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # ```{solution} gans-ex-dcgan-mnist-tf-saturating
 # :class: dropdown
 # Since $\mathrm{BCE}(\ell, 0) = -\log(1 - \sigmoid(\ell))$, the saturating loss
-# is `return -cross_entropy(tf.zeros_like(fake_output), fake_output)` in
-# `generator_loss`. Its derivative with respect to the logit $\ell$ of a
+# is `-binary_cross_entropy_from_logits(fake_output, 0.0)`, used in
+# `train_step` in place of `generator_loss_nonsaturating(fake_output)`. Its
+# derivative with respect to the logit $\ell$ of a
 # generated digit is $-\sigmoid(\ell) = -D(G(\h))$, which vanishes when the
 # discriminator rejects the generated digits with confidence, exactly what it
 # learns to do in the first steps. The generator then gets little gradient:
@@ -564,20 +644,47 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # Generator, tutorial widths: dense $100 \cdot 12{,}544 = 1.25$ M; first
 # transposed convolution $7 \cdot 7 \cdot 25 \cdot 256 \cdot 128 = 40.1$ M;
 # second $7 \cdot 7 \cdot 25 \cdot 128 \cdot 64 = 10.0$ M; last
-# $14 \cdot 14 \cdot 25 \cdot 64 \cdot 1 = 0.31$ M; in total 51.7 M.
-# At `book` widths (64, 32, 16): $0.31 + 2.51 + 0.63 + 0.08 = 3.53$ M, about
-# 15 times fewer. The layers between two hidden widths shrink by
-# $4 \cdot 4 = 16$, but the dense layer (from the fixed 100 noise
-# dimensions) and the last layer (to the single output channel) shrink only
-# by 4. Discriminator at (64, 128): $14 \cdot 14 \cdot 25 \cdot 1 \cdot 64 =
-# 0.31$ M, $7 \cdot 7 \cdot 25 \cdot 64 \cdot 128 = 10.0$ M and
-# $6{,}272$ for the dense layer, about 10.4 M. In both networks the layer
-# between the two widest feature maps dominates. A training step runs the
-# discriminator twice (real and generated digits) and the generator once,
-# forward and backward, so at `book` widths most of the time goes to the
-# discriminator.
+# $14 \cdot 14 \cdot 25 \cdot 64 \cdot 1 = 0.31$ M; in total 51.7 M. The
+# cell below counts every layer at both widths. The layers between two
+# hidden widths shrink by $4 \cdot 4 = 16$, but the dense layer (from the
+# fixed 100 noise dimensions) and the last layer (to the single output
+# channel) shrink only by 4, so the generator as a whole shrinks about 15
+# times. In both networks the layer between the two widest feature maps
+# dominates. A training step runs the discriminator twice (real and
+# generated digits) and the generator once, forward and backward, so at
+# `book` widths most of the time goes to the discriminator.
 # ```
-#
+
+# %% tags=["hide-input"]
+def multiply_adds(gen_filters, disc_filters):
+    """Multiply-adds per digit of each layer: (generator, discriminator)."""
+    f0, f1, f2 = gen_filters
+    k = 5 * 5  # kernel
+    generator_layers = [noise_dim * 7 * 7 * f0,  # dense
+                        # transposed convolutions, per *input* pixel
+                        7 * 7 * k * f0 * f1, 7 * 7 * k * f1 * f2,
+                        14 * 14 * k * f2 * 1]
+    d0, d1 = disc_filters
+    # convolutions, per *output* pixel; then the dense layer
+    disc_layers = [14 * 14 * k * 1 * d0, 7 * 7 * k * d0 * d1, 7 * 7 * d1]
+    return generator_layers, disc_layers
+
+
+widths = {"tutorial": ((256, 128, 64), (64, 128)),
+          "book": ((64, 32, 16), (64, 128))}
+totals = {}
+for name, (g_filters, d_filters) in widths.items():
+    g, d = multiply_adds(g_filters, d_filters)
+    totals[name] = sum(g)
+    print(f"{name:8s} generator: "
+          + " + ".join(f"{m / 1e6:.2f}" for m in g)
+          + f" = {sum(g) / 1e6:.2f} M; discriminator: "
+          + " + ".join(f"{m / 1e6:.3f}" for m in d)
+          + f" = {sum(d) / 1e6:.2f} M")
+print(f"the generator is {totals['tutorial'] / totals['book']:.1f} times "
+      "cheaper at book widths")
+
+# %% [markdown]
 # ```{exercise}
 # :label: gans-ex-dcgan-mnist-tf-frozen-generator
 # Freeze the trained generator and train the discriminator alone for a few

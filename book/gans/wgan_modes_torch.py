@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -35,14 +35,16 @@
 #   gradients reach every mode, and where WGAN-GP's samples fall short.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
-NOTEBOOK = "wgan_modes_torch"  # this notebook's name: its artifacts and checkpoints are filed under it
+# this notebook's name: its artifacts and checkpoints are filed under it
+NOTEBOOK = "wgan_modes_torch"
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
+                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"],
+                   check=True)
 
 import time
 
@@ -51,7 +53,8 @@ import numpy as np
 import torch
 from torch import nn
 import genmod
-from genmod.gan import critic_loss, discriminator_loss, generator_loss_nonsaturating, gradient_penalty
+from genmod.gan import (discriminator_loss, generator_loss_nonsaturating,
+                        gradient_penalty)
 from genmod import pick
 from genmod.data import Mixture
 from genmod.metrics import median_bandwidth, mmd2_unbiased, mode_coverage
@@ -60,10 +63,9 @@ from genmod.torchutils import get_device, seed_everything
 
 print(f"scale: {genmod.get_scale()}")
 device = get_device()
-if device.type == "cpu":
-    torch.set_num_threads(1)  # networks this small run faster on one thread than on several
 seed_everything(0)
-print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring (generated, no download)")
+print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring "
+      "(generated, no download)")
 
 # %% [markdown]
 # ## Configuration
@@ -77,8 +79,9 @@ print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring (generated, no 
 # ($n_{\mathrm{critic}}$ in the paper), Adam with learning rate $\eta = 10^{-4}$ and
 # `betas=(0.5, 0.9)` (the paper's Algorithm 1 has `betas=(0.0, 0.9)`), and the
 # penalty weight $\lambda_{\mathrm{GP}} = 0.1$ that the code uses for toy data
-# (the paper's $\lambda_{\mathrm{GP}} = 10$ is for images). We measured why: with
-# $\lambda_{\mathrm{GP}} = 10$, at the `book` scale on a CPU, WGAN-GP collapsed
+# (the paper's $\lambda_{\mathrm{GP}} = 10$ is for images). Reference runs
+# measured why: with $\lambda_{\mathrm{GP}} = 10$, at the `book` scale on a
+# CPU, WGAN-GP collapsed
 # onto one blob between two modes (no mode covered, high-quality fraction below
 # 1 %) for two of four seeds of the data sampler, and covered all eight modes
 # (high-quality fraction about 0.5) for the other two; with
@@ -90,24 +93,37 @@ print("data: a ring of 8 Gaussians from genmod.data.Mixture.ring (generated, no 
 
 # %%
 config = genmod.Config(
-    num_modes=8,                                         # the ring: M modes, radius and standard deviation (data units)
+    # the ring: M modes, radius and standard deviation (data units)
+    num_modes=8,
     radius=2.0,
     std=0.02,
-    latent_dim=2,                                        # d_h, the dimension of the noise h ~ N(0, I)
-    width=128,                                           # hidden units per layer (generator and discriminator)
-    lam=0.1,                                             # WGAN-GP penalty weight lambda_GP (the authors' toy-data value), and n_D critic steps per generator step
+    # d_h, the dimension of the noise h ~ N(0, I)
+    latent_dim=2,
+    # hidden units per layer (generator and discriminator)
+    width=128,
+    # WGAN-GP penalty weight lambda_GP (the authors' toy-data value), and
+    # n_D critic steps per generator step
+    lam=0.1,
     n_critic=5,
-    lr_d_gan=1e-3,                                       # Adam learning rates of the GAN's discriminator and generator
+    # Adam learning rates of the GAN's discriminator and generator
+    lr_d_gan=1e-3,
     lr_g_gan=1e-4,
-    betas_gan=(0.5, 0.999),                              # Adam betas of the standard GAN
-    lr_wgan=1e-4,                                        # Adam for critic and generator of WGAN-GP
+    # Adam betas of the standard GAN
+    betas_gan=(0.5, 0.999),
+    # Adam for critic and generator of WGAN-GP
+    lr_wgan=1e-4,
     betas_wgan=(0.5, 0.9),
-    num_steps=pick(quick=200, book=5000, full=100_000),  # generator steps, both models
-    batch_size=pick(quick=128, book=256, full=256),      # samples per step
-    num_checkpoints=pick(quick=2, book=4, full=5),       # evenly spaced evaluations during training
-    num_eval=pick(quick=1000, book=2000, full=5000),     # samples per evaluation
+    # generator steps, both models
+    num_steps=pick(quick=200, book=5000, full=100_000),
+    # samples per step
+    batch_size=pick(quick=128, book=256, full=256),
+    # evenly spaced evaluations during training
+    num_checkpoints=pick(quick=2, book=4, full=5),
+    # samples per evaluation
+    num_eval=pick(quick=1000, book=2000, full=5000),
 )
-checkpoints = [round(config.num_steps * (i + 1) / config.num_checkpoints) for i in range(config.num_checkpoints)]
+checkpoints = [round(config.num_steps * (i + 1) / config.num_checkpoints)
+               for i in range(config.num_checkpoints)]
 print("checkpoints (generator steps):", checkpoints)
 
 # %% [markdown]
@@ -135,22 +151,28 @@ print("checkpoints (generator steps):", checkpoints)
 
 # %%
 rng = np.random.default_rng(0)
-p_r = Mixture.ring(config.num_modes, radius=config.radius, std=config.std)  # the data distribution, known in closed form
+# the data distribution, known in closed form
+p_r = Mixture.ring(config.num_modes, radius=config.radius, std=config.std)
 centers = p_r.means
-x_eval, x_check = p_r.sample(config.num_eval, rng), p_r.sample(config.num_eval, rng)
-mmd_bandwidth = median_bandwidth(x_eval, x_check)  # one kernel for every MMD^2 below
+x_eval = p_r.sample(config.num_eval, rng)
+x_check = p_r.sample(config.num_eval, rng)
+# one kernel for every MMD^2 below
+mmd_bandwidth = median_bandwidth(x_eval, x_check)
 
 
 def score(samples):
-    """Mode coverage, high-quality fraction and MMD^2 against held-out real samples."""
+    """Mode coverage, high-quality fraction and MMD^2 to held-out real data."""
     cover = mode_coverage(samples, centers, std=config.std, num_std=3.0)
-    return {"modes_covered": cover["modes_covered"], "high_quality": cover["high_quality_fraction"],
-            "mmd2": mmd2_unbiased(samples, x_eval, bandwidth=mmd_bandwidth), "counts": cover["counts"]}
+    mmd2 = mmd2_unbiased(samples, x_eval, bandwidth=mmd_bandwidth)
+    return {"modes_covered": cover["modes_covered"],
+            "high_quality": cover["high_quality_fraction"],
+            "mmd2": mmd2, "counts": cover["counts"]}
 
 
 real_score = score(x_check)
 print(f"real samples: {real_score['modes_covered']}/{config.num_modes} modes, "
-      f"high quality {real_score['high_quality']:.3f}, MMD^2 {real_score['mmd2']:.5f}")
+      f"high quality {real_score['high_quality']:.3f}, "
+      f"MMD^2 {real_score['mmd2']:.5f}")
 
 # %% [markdown]
 # ## 2. Generator and discriminator
@@ -183,6 +205,7 @@ def noise(n):
 
 @torch.no_grad()
 def generate(generator, n):
+    """n samples of the generator, a numpy array (n, 2)."""
     return generator(noise(n)).cpu().numpy()
 
 # %% [markdown]
@@ -196,23 +219,31 @@ def generate(generator, n):
 
 # %%
 def train_gan(num_steps, seed=0):
-    """Standard GAN; returns the generator, the samples at each checkpoint and the loss history."""
+    """Standard GAN.
+
+    Returns the generator, the samples at each checkpoint and the losses.
+    """
     torch.manual_seed(seed)
-    generator, discriminator = mlp(config.latent_dim, 2, config.width).to(device), mlp(2, 1, config.width).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g_gan, betas=config.betas_gan)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d_gan, betas=config.betas_gan)
-    snapshots, history = {}, {"discriminator loss": [], "generator loss": []}
+    generator = mlp(config.latent_dim, 2, config.width).to(device)
+    discriminator = mlp(2, 1, config.width).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g_gan,
+                             betas=config.betas_gan)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d_gan,
+                             betas=config.betas_gan)
+    snapshots = {}
+    history = {"discriminator loss": [], "generator loss": []}
     for step in range(1, num_steps + 1):
         # discriminator: -v = BCE(real -> 1) + BCE(fake -> 0)
         d_real = discriminator(real_batch(config.batch_size))
         d_fake = discriminator(generator(noise(config.batch_size)).detach())
-        loss_d = discriminator_loss(d_real, d_fake)                        # eq. gans-value-function
+        loss_d = discriminator_loss(d_real, d_fake)  # gans-value-function
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
         # generator: non-saturating loss -E[log D(G(h))] = BCE(fake -> 1)
         d_fake = discriminator(generator(noise(config.batch_size)))
-        loss_g = generator_loss_nonsaturating(d_fake)                      # eq. gans-nonsaturating-loss
+        # eq. gans-nonsaturating-loss
+        loss_g = generator_loss_nonsaturating(d_fake)
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -223,6 +254,7 @@ def train_gan(num_steps, seed=0):
     return generator, snapshots, history
 
 
+# %%
 start = time.perf_counter()
 generator_gan, snapshots_gan, history_gan = train_gan(config.num_steps)
 time_gan = time.perf_counter() - start
@@ -251,7 +283,7 @@ print(f"standard GAN: {config.num_steps} generator steps in {time_gan:.0f} s")
 # lives in the book's package as `genmod.gan.gradient_penalty`; here is its code
 # (its argument `lam` is $\lambda_{\mathrm{GP}}$, and its `rho` is $\rho$, Gulrajani
 # et al.'s $\epsilon$).
-# The test file `tests/test_gan_math.py` checks it: for a linear critic
+# The test file `tests/gans/test_gan_math.py` checks it: for a linear critic
 # $f(\x) = W\x$, whose gradient is $W$ everywhere, the penalty is
 # $\lambda_{\mathrm{GP}}(\lVert W \rVert - 1)^2$, and 0 when the weight has unit norm.
 
@@ -259,25 +291,33 @@ print(f"standard GAN: {config.num_steps} generator steps in {time_gan:.0f} s")
 genmod.show_source(gradient_penalty)
 
 # %%
-
 def train_wgan_gp(num_steps, seed=0):
-    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1); returns generator, snapshots and history."""
+    """WGAN-GP (Gulrajani et al. 2017, Algorithm 1).
+
+    Returns the generator, the samples at each checkpoint and the history.
+    """
     torch.manual_seed(seed)
-    generator, critic = mlp(config.latent_dim, 2, config.width).to(device), mlp(2, 1, config.width).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_wgan, betas=config.betas_wgan)
-    opt_c = torch.optim.Adam(critic.parameters(), lr=config.lr_wgan, betas=config.betas_wgan)
-    snapshots, history = {}, {"critic estimate of W1": [], "gradient penalty": []}
+    generator = mlp(config.latent_dim, 2, config.width).to(device)
+    critic = mlp(2, 1, config.width).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_wgan,
+                             betas=config.betas_wgan)
+    opt_c = torch.optim.Adam(critic.parameters(), lr=config.lr_wgan,
+                             betas=config.betas_wgan)
+    snapshots = {}
+    history = {"critic estimate of W1": [], "gradient penalty": []}
     for step in range(1, num_steps + 1):
         for _ in range(config.n_critic):
             x_real = real_batch(config.batch_size)
             x_fake = generator(noise(config.batch_size)).detach()
-            w1_estimate = critic(x_real).mean() - critic(x_fake).mean()   # E_pr[f] - E_pg[f]
+            # E_pr[f] - E_pg[f]
+            w1_estimate = critic(x_real).mean() - critic(x_fake).mean()
             penalty = gradient_penalty(critic, x_real, x_fake, config.lam)
-            loss_c = -w1_estimate + penalty                                # eq. gans-wgan-gp
+            loss_c = -w1_estimate + penalty  # eq. gans-wgan-gp
             opt_c.zero_grad()
             loss_c.backward()
             opt_c.step()
-        loss_g = -critic(generator(noise(config.batch_size))).mean()              # -E[f(G(h))]
+        # -E[f(G(h))]
+        loss_g = -critic(generator(noise(config.batch_size))).mean()
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -288,10 +328,13 @@ def train_wgan_gp(num_steps, seed=0):
     return generator, snapshots, history
 
 
+# %%
 start = time.perf_counter()
 generator_wgan, snapshots_wgan, history_wgan = train_wgan_gp(config.num_steps)
 time_wgan = time.perf_counter() - start
-print(f"WGAN-GP: {config.num_steps} generator steps ({config.n_critic * config.num_steps} critic steps) in {time_wgan:.0f} s")
+print(f"WGAN-GP: {config.num_steps} generator steps "
+      f"({config.n_critic * config.num_steps} critic steps) "
+      f"in {time_wgan:.0f} s")
 
 # %% [markdown]
 # ## 5. Samples and scores
@@ -299,10 +342,14 @@ print(f"WGAN-GP: {config.num_steps} generator steps ({config.n_critic * config.n
 # The samples of both generators at each checkpoint, with the mode centres:
 
 # %%
-fig, axes = plt.subplots(2, config.num_checkpoints, figsize=(3.2 * config.num_checkpoints, 6.6), squeeze=False)
+models = (("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))
+fig, axes = plt.subplots(2, config.num_checkpoints,
+                         figsize=(3.2 * config.num_checkpoints, 6.6),
+                         squeeze=False)
 for col, step in enumerate(checkpoints):
-    for row, (name, snaps) in enumerate((("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))):
-        ax = samples_2d({name: snaps[step]}, centers=centers, ax=axes[row, col], lim=2.8, s=2.0,
+    for row, (name, snaps) in enumerate(models):
+        ax = samples_2d({name: snaps[step]}, centers=centers,
+                        ax=axes[row, col], lim=2.8, s=2.0,
                         title=f"{name}, step {step}")
         ax.get_legend().remove()
 plt.tight_layout()
@@ -318,21 +365,32 @@ plt.show()
 
 # %%
 scores = {(name, step): score(snaps[step])
-          for step in checkpoints for name, snaps in (("GAN", snapshots_gan), ("WGAN-GP", snapshots_wgan))}
-print(f"{'model':8s} {'step':>7s} {'modes':>6s} {'high quality':>13s} {'MMD^2':>9s}  samples per mode (high quality)")
+          for step in checkpoints for name, snaps in models}
+scores[("real", "")] = real_score
+print(f"{'model':8s} {'step':>6s} {'modes':>5s} {'quality':>7s} {'MMD^2':>8s}"
+      "  samples per mode (high quality)")
 for (name, step), s in scores.items():
-    print(f"{name:8s} {step:7d} {s['modes_covered']:4d}/{config.num_modes} {s['high_quality']:13.3f} {s['mmd2']:9.5f}  {s['counts']}")
-print(f"{'real':8s} {'':7s} {real_score['modes_covered']:4d}/{config.num_modes} {real_score['high_quality']:13.3f} "
-      f"{real_score['mmd2']:9.5f}  {real_score['counts']}")
+    print(f"{name:8s} {step:>6} {s['modes_covered']:3d}/{config.num_modes} "
+          f"{s['high_quality']:7.3f} {s['mmd2']:8.5f}  {s['counts']}")
+final_gan = scores[("GAN", config.num_steps)]
+final_wgan = scores[("WGAN-GP", config.num_steps)]
+for tag, final in (("gan", final_gan), ("wgan", final_wgan)):
+    genmod.glue(f"{tag}_modes", final["modes_covered"])
+    genmod.glue(f"{tag}_quality", final["high_quality"])
+    genmod.glue(f"{tag}_mmd2", final["mmd2"])
+genmod.glue("real_mmd2", real_score["mmd2"])
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 window = max(1, config.num_steps // 100)
-smooth = lambda v: np.convolve(v, np.ones(window) / window, mode="valid")  # noqa: E731  moving average
-training_curves({k: smooth(v) for k, v in history_gan.items()}, ax=axes[0], xlabel="generator step",
-                ylabel="loss (nats)", title="standard GAN")
-training_curves({k: smooth(v) for k, v in history_wgan.items()}, ax=axes[1], xlabel="generator step",
-                ylabel="critic value", title="WGAN-GP")
+# moving average
+smooth = lambda v: np.convolve(v, np.ones(window) / window, mode="valid")
+training_curves({k: smooth(v) for k, v in history_gan.items()}, ax=axes[0],
+                xlabel="generator step", ylabel="loss (nats)",
+                title="standard GAN")
+training_curves({k: smooth(v) for k, v in history_wgan.items()}, ax=axes[1],
+                xlabel="generator step", ylabel="critic value",
+                title="WGAN-GP")
 plt.tight_layout()
 plt.show()
 
@@ -345,14 +403,17 @@ plt.show()
 # loss curve that tracks sample quality, as {cite}`arjovsky2017` point out.
 
 # %%
-final_gan, final_wgan = scores[("GAN", config.num_steps)], scores[("WGAN-GP", config.num_steps)]
 fig, ax = plt.subplots(figsize=(7, 3.2))
 modes = np.arange(1, config.num_modes + 1)
-for offset, (name, s) in zip((-0.27, 0.0, 0.27), (("GAN", final_gan), ("WGAN-GP", final_wgan), ("real", real_score))):
-    ax.bar(modes + offset, np.asarray(s["counts"]) / config.num_eval, width=0.27, label=name)
+bars = (("GAN", final_gan), ("WGAN-GP", final_wgan), ("real", real_score))
+for offset, (name, s) in zip((-0.27, 0.0, 0.27), bars):
+    ax.bar(modes + offset, np.asarray(s["counts"]) / config.num_eval,
+           width=0.27, label=name)
 ax.axhline(0.01, color="k", ls=":", lw=1, label="coverage threshold (1 %)")
-ax.set(xlabel="mode $j$ (counter-clockwise from $(2, 0)$)", ylabel="share of all samples",
-       title=f"high-quality samples per mode after {config.num_steps} generator steps")
+ax.set(xlabel="mode $j$ (counter-clockwise from $(2, 0)$)",
+       ylabel="share of all samples",
+       title="high-quality samples per mode after "
+             f"{config.num_steps} generator steps")
 ax.set_ylim(0, 1.35 * ax.get_ylim()[1])  # room for the legend above the bars
 ax.legend(fontsize="small", ncol=4, loc="upper center")
 plt.show()
@@ -365,8 +426,15 @@ plt.show()
 #
 # ## 6. What happened, and what you may see instead
 #
-# **The standard GAN collapsed partially.** In our run at the `book` scale
-# (CPU, seed 0) its samples are sharp (the larger high-quality fraction in the
+# In this run the standard GAN ended with {glue:text}`gan_modes` of the 8
+# modes covered, a high-quality fraction of {glue:text}`gan_quality:.2f` and
+# an MMD$^2$ of {glue:text}`gan_mmd2:.4f`; WGAN-GP with
+# {glue:text}`wgan_modes` modes, {glue:text}`wgan_quality:.2f` and
+# {glue:text}`wgan_mmd2:.4f` (real samples: {glue:text}`real_mmd2:.4f`). The
+# rest of this section describes the reference run at `book` scale.
+#
+# **The standard GAN collapsed partially.** In the reference run at the
+# `book` scale (CPU, seed 0) its samples are sharp (the larger high-quality fraction in the
 # table), but they sit on only four of the eight modes, every other one around
 # the ring, and the other four receive almost nothing; the scatter plots show
 # thin lines of samples running through the empty modes without stopping
@@ -403,17 +471,17 @@ plt.show()
 #   different number of them; on a GPU the numbers differ in the last digits,
 #   and after thousands of steps that is enough to change which modes survive.
 # - With the generator's learning rate equal to the discriminator's
-#   ($10^{-3}$), the standard GAN in our runs covered all eight modes within
+#   ($10^{-3}$), the standard GAN in reference runs covered all eight modes within
 #   5,000 steps, after hopping between subsets of them on the way.
 # - With a 256-dimensional latent vector, as in {cite}`metz2017`, and the
-#   learning rates used here, the standard GAN in our runs put all its samples
+#   learning rates used here, the standard GAN in reference runs put all its samples
 #   on a *single* mode, the complete collapse that unrolled GANs were designed
 #   to cure; WGAN-GP then also needed many more steps to spread out.
 # - WGAN-GP is not immune to bad luck at this budget either: one or two modes
 #   may stay just under the 1 % threshold at the last checkpoint (the counts in
 #   the table show how close they are). With the paper's image setting
 #   $\lambda_{\mathrm{GP}} = 10$ instead of 0.1, it collapsed completely for two of
-#   four data seeds in our runs (see the configuration).
+#   four data seeds in reference runs (see the configuration).
 #
 # The conclusion that survives all of these is the one the literature draws
 # {cite}`srivastava2017,gulrajani2017`: the Wasserstein critic gives the
@@ -426,13 +494,20 @@ plt.show()
 # summary chapter.
 
 # %%
-metrics = {"mmd2_real_vs_real": real_score["mmd2"], "mmd_bandwidth": mmd_bandwidth, "num_modes": config.num_modes}
-for tag, final, seconds in (("gan", final_gan, time_gan), ("wgan_gp", final_wgan, time_wgan)):
-    metrics |= {f"{tag}/modes_covered": final["modes_covered"], f"{tag}/high_quality_fraction": final["high_quality"],
-                f"{tag}/mmd2": final["mmd2"], f"{tag}/mode_counts": final["counts"], f"{tag}/train_time_s": seconds}
-folder = genmod.save_artifacts(NOTEBOOK, snapshots_wgan[config.num_steps], metrics, kind="points",
+metrics = {"mmd2_real_vs_real": real_score["mmd2"],
+           "mmd_bandwidth": mmd_bandwidth, "num_modes": config.num_modes}
+runs = (("gan", final_gan, time_gan), ("wgan_gp", final_wgan, time_wgan))
+for tag, final, seconds in runs:
+    metrics |= {f"{tag}/modes_covered": final["modes_covered"],
+                f"{tag}/high_quality_fraction": final["high_quality"],
+                f"{tag}/mmd2": final["mmd2"],
+                f"{tag}/mode_counts": final["counts"],
+                f"{tag}/train_time_s": seconds}
+samples = snapshots_wgan[config.num_steps]
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="points",
                                config=config, device=str(device))
-print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the metrics of both models to {folder}")
+print(f"saved {len(samples)} WGAN-GP samples and the metrics of both models "
+      f"to {folder}")
 
 # %% [markdown]
 # ## Summary
@@ -446,7 +521,8 @@ print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the me
 #   generator step, $\lambda_{\mathrm{GP}} = 0.1$ for these toy data); the critic's gradients point from every
 #   generated sample towards unmatched real mass, and the generator covers all
 #   or nearly all modes, at the price of samples between the modes early in
-#   training.
+#   training. In this run WGAN-GP covered {glue:text}`wgan_modes` of the 8
+#   modes and the standard GAN {glue:text}`gan_modes`.
 # - The gradient penalty needs the critic's gradient with respect to its input,
 #   computed with `torch.autograd.grad(..., create_graph=True)`.
 # - Whether and how a GAN collapses depends on seeds, learning rates and the
@@ -486,7 +562,7 @@ print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the me
 # :class: dropdown
 #
 # With 256-dimensional noise and the generator ten times slower than the
-# discriminator, the GAN in our runs put nearly all samples on one mode: sharp
+# discriminator, the GAN in reference runs put nearly all samples on one mode: sharp
 # samples (a high-quality fraction near 1) and one mode covered out of eight,
 # the picture of {cite}`metz2017`. With equal learning rates the generator
 # moves as fast as the discriminator, overshoots the modes it holds, and in our
@@ -499,9 +575,9 @@ print(f"saved {len(snapshots_wgan[config.num_steps])} WGAN-GP samples and the me
 # ```{exercise}
 # :label: gans-ex-wgan-modes-torch-penalty
 #
-# Set `lam=0.0`, that is $\lambda_{\mathrm{GP}} = 0$, in the configuration (no constraint on the critic) and train for
-# a few hundred steps, printing the critic's estimate of $W_1$. What happens,
-# and why?
+# Set `lam=0.0`, that is $\lambda_{\mathrm{GP}} = 0$, in the configuration
+# (no constraint on the critic) and train for a few hundred steps, printing
+# the critic's estimate of $W_1$. What happens, and why?
 # ```
 #
 # ```{solution} gans-ex-wgan-modes-torch-penalty

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -17,9 +17,11 @@
 # # Ising configurations as data, checked against the exact solution
 #
 # This notebook makes the data of the physics part: equilibrium configurations
-# of the two-dimensional Ising model on an $8 \times 8$ torus (and a
-# $16 \times 16$ one at the `book` scale) over a grid of temperatures through
-# $T_c$, drawn with the checkerboard Metropolis and the Wolff algorithms. Before
+# of the two-dimensional Ising model on an $8 \times 8$ torus over a grid of
+# temperatures through $T_c$, drawn with the Wolff algorithm
+# (`genmod.ising.book_dataset`, the one data set that every later notebook of the
+# part loads), and for comparison with the checkerboard Metropolis algorithm (and on
+# a $16 \times 16$ torus at the `book` scale). Before
 # any model learns from them, the data are checked: their energy and specific
 # heat against Kaufman's exact values for the same finite lattice, their
 # magnetisation and susceptibility against enumeration and long runs, and the
@@ -43,14 +45,24 @@
 # - measure critical slowing down, and say why cluster moves avoid most of it.
 # ```
 
-# %%
+# %% tags=["hide-input"]
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
-NOTEBOOK = "ising_data"  # this notebook's name: its artifacts and checkpoints are filed under it
+# this notebook's name: its artifacts and checkpoints are filed under it
+NOTEBOOK = "ising_data"
 if importlib.util.find_spec("genmod") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            f"genmod @ git+{REPO_URL}.git#subdirectory=code",
+        ],
+        check=True,
+    )
 
 import time
 
@@ -62,38 +74,46 @@ from genmod import ising
 from genmod.ising import T_C
 
 print(f"scale: {genmod.get_scale()}")
-device = "cpu"  # numpy only: no framework, no GPU
-print("data: Ising configurations generated here by genmod.ising (Monte Carlo, cached by their settings; no download)")
+# numpy only: no framework, no GPU
+device = "cpu"
+print("data: Ising configurations generated here by genmod.ising "
+      "(Monte Carlo, cached by their settings; no download)")
 print(f"Onsager's T_c = 2 / ln(1 + sqrt 2) = {T_C:.6f} J/k_B")
 
 # %% [markdown]
 # ## Configuration
 #
 # Units: $k_B = J = 1$, so temperatures are in units of $J/k_B$ and energies in
-# units of $J$. The grid is denser near $T_c \approx 2.269$, where the specific
-# heat peaks. Every temperature has its own seed (`seed` plus its index), and the
-# data are cached by a hash of these settings, so a second run reads them back.
-# At `quick` scale the grid has three temperatures and the runs are short: the
-# numbers then only show that the code runs. The `full` scale adds $L = 32$ and
-# ten times the samples.
+# units of $J$. The lattice, the temperature grid, the number of lattices and
+# chains per temperature and the seed are those of the physics part's one data
+# set, `genmod.ising.BOOK_DATASET` (printed below): the same fourteen
+# temperatures at every scale, denser near $T_c \approx 2.269$, where the
+# specific heat peaks. Every temperature has its own seed (`seed` plus its
+# index), and the data are cached by a hash of these settings, so a second run,
+# or a later notebook, reads them back. The Metropolis data use the same
+# settings. The configuration below holds this notebook's own checks. At `quick`
+# scale the runs are short: the numbers then only show that the code runs. The
+# `full` scale adds $L = 32$ and ten times the samples.
 
 # %%
 config = genmod.Config(
-    L=8,                                                     # the side of the main lattice (the data of the later notebooks)
-    larger_sizes=pick(quick=(), book=(16,), full=(16, 32)),  # further sides, sampled with Wolff only
-    temperatures=pick(quick=(1.8, 2.3, 3.0),
-                      book=(1.5, 1.8, 2.0, 2.1, 2.2, 2.27, 2.35, 2.45, 2.6, 2.8, 3.0, 3.5),
-                      full=(1.5, 1.8, 2.0, 2.1, 2.15, 2.2, 2.25, 2.27, 2.3, 2.35, 2.4, 2.45, 2.6, 2.8, 3.0, 3.5)),  # T grid (J/k_B)
-    J=1.0,                                                   # the coupling (units of energy)
-    num_samples=pick(quick=400, book=2000, full=20000),      # lattices per temperature and sampler
-    num_chains=pick(quick=20, book=50, full=100),            # independent chains per temperature
-    num_reference=pick(quick=800, book=6000, full=80000),    # lattices per temperature of the long Wolff reference run
-    tau_sizes=pick(quick=(4, 8), book=(4, 8, 16), full=(8, 16, 32, 64)),  # sides for the autocorrelation at T_c
-    tau_steps=pick(quick=400, book=2000, full=20000),        # steps of each autocorrelation run
-    tau_chains=pick(quick=10, book=20, full=50),             # chains of each autocorrelation run
-    seed=0,                                                  # seed of the first temperature (then seed + index)
+    # further sides, sampled with Wolff only
+    larger_sizes=pick(quick=(), book=(16,), full=(16, 32)),
+    # lattices per temperature of the long Wolff reference run
+    num_reference=pick(quick=400, book=6000, full=80000),
+    # sides for the autocorrelation at T_c
+    tau_sizes=pick(quick=(4, 8), book=(4, 8, 16), full=(8, 16, 32, 64)),
+    tau_steps=pick(quick=400, book=2000, full=20000),  # steps of each run
+    tau_chains=pick(quick=10, book=20, full=50),  # chains of each run
 )
-temperatures = np.array(config.temperatures)
+book_settings = ising.BOOK_DATASET[genmod.get_scale()]
+print("the physics part's data set (genmod.ising.BOOK_DATASET):", book_settings)
+L_data, J = book_settings["L"], book_settings["J"]
+temperatures = np.array(book_settings["temperatures"])
+num_samples, num_chains = (
+    book_settings["num_samples"],
+    book_settings["num_chains"],
+)
 
 # %% [markdown]
 # ## 1. The exact finite-lattice answers
@@ -101,7 +121,8 @@ temperatures = np.array(config.temperatures)
 # Kaufman's formula {eq}`physics-kaufman-z` gives $\ln Z$ of the $L \times L$ torus
 # at any temperature, and its derivatives {eq}`physics-energy-from-z` give the exact
 # energy per spin and specific heat. The code sums the four terms from their
-# logarithms with their signs ($Z_4 < 0$ below $T_c$, because $\gamma_0 < 0$ there).
+# logarithms with their signs ($Z_4 < 0$ above $T_c$, because
+# $\gamma_0 = 2K + \ln\tanh K$ is negative there).
 # For $L = 4$ it is checked against the enumeration of all $2^{16}$ states:
 
 # %%
@@ -109,11 +130,14 @@ genmod.show_source(ising.kaufman_log_z)
 
 # %%
 t_check = np.array([1.5, T_C, 3.0])
-enum4 = ising.exact_enumeration(4, t_check, J=config.J)
-kauf4 = ising.kaufman_thermodynamics(4, t_check, J=config.J)
+enum4 = ising.exact_enumeration(4, t_check, J=J)
+kauf4 = ising.kaufman_thermodynamics(4, t_check, J=J)
 for k, t in enumerate(t_check):
-    print(f"L = 4, T = {t:.3f}: ln Z  enumeration {enum4.log_z[k]:.12f}  Kaufman {kauf4.log_z[k]:.12f};"
-          f"  C  {enum4.specific_heat[k]:.10f} vs {kauf4.specific_heat[k]:.10f}")
+    print(
+        f"L = 4, T = {t:.3f}: ln Z  enumeration {enum4.log_z[k]:.12f}  Kaufman "
+        f"{kauf4.log_z[k]:.12f};"
+        f"  C  {enum4.specific_heat[k]:.10f} vs {kauf4.specific_heat[k]:.10f}"
+    )
 
 # %% [markdown]
 # The exact curves of the finite lattices are smooth: the specific heat has a
@@ -124,12 +148,14 @@ for k, t in enumerate(t_check):
 # %%
 t_fine = np.linspace(1.2, 4.0, 400)
 sizes_shown = (4, 8, 16, 32, 64)
-exact_curves = {L: ising.kaufman_thermodynamics(L, t_fine, J=config.J) for L in sizes_shown}
+exact_curves = {
+    L: ising.kaufman_thermodynamics(L, t_fine, J=J) for L in sizes_shown
+}
 
 
 def c_peak(L):
-    """The temperature and height of the exact specific-heat maximum of the L x L torus (Kaufman, maximised)."""
-    return ising.exact_specific_heat_peak(L, J=config.J, bounds=(1.8, 3.5))
+    """T and height of the exact C maximum of the L x L torus (Kaufman)."""
+    return ising.exact_specific_heat_peak(L, J=J, bounds=(1.8, 3.5))
 
 
 peaks = {L: c_peak(L) for L in sizes_shown}
@@ -137,8 +163,16 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for L, th in exact_curves.items():
     axes[0].plot(t_fine, th.energy, lw=1, label=f"$L = {L}$")
     axes[1].plot(t_fine, th.specific_heat, lw=1, label=f"$L = {L}$")
-axes[0].plot(t_fine, ising.onsager_energy(t_fine, J=config.J), "k--", lw=1, label=r"$L = \infty$ (Onsager)")
-for ax, name in zip(axes, (r"$\langle E \rangle / L^2$ ($J$)", r"$C$ ($k_B$ per spin)")):
+axes[0].plot(
+    t_fine,
+    ising.onsager_energy(t_fine, J=J),
+    "k--",
+    lw=1,
+    label=r"$L = \infty$ (Onsager)",
+)
+for ax, name in zip(
+    axes, (r"$\langle E \rangle / L^2$ ($J$)", r"$C$ ($k_B$ per spin)")
+):
     ax.axvline(T_C, color="gray", lw=0.5)
     ax.set_xlabel(r"$T$ ($J/k_B$)")
     ax.set_ylabel(name)
@@ -146,7 +180,10 @@ for ax, name in zip(axes, (r"$\langle E \rangle / L^2$ ($J$)", r"$C$ ($k_B$ per 
 plt.tight_layout()
 plt.show()
 for L, (t_peak, c_max) in peaks.items():
-    print(f"L = {L:2d}: exact C peak at T = {t_peak:.4f} (T - T_c = {t_peak - T_C:+.4f}), C_max = {c_max:.4f}")
+    print(
+        f"L = {L:2d}: exact C peak at T = {t_peak:.4f} (T - T_c = "
+        f"{t_peak - T_C:+.4f}), C_max = {c_max:.4f}"
+    )
 
 # %% [markdown]
 # **Figure.** Exact energy per spin (left) and specific heat (right) of $L \times L$
@@ -157,7 +194,8 @@ for L, (t_peak, c_max) in peaks.items():
 # %% [markdown]
 # ## 2. Sampling the grid
 #
-# For each temperature, `genmod.ising.ising_dataset` runs `num_chains` independent
+# For each temperature, `genmod.ising.ising_dataset` (here through
+# `genmod.ising.book_dataset`) runs `num_chains` independent
 # chains (ordered start below $T_c$, random above), equilibrates them until the run
 # is at least twenty times the measured $\tau_{\mathrm{int}}$ of $E$ and $|m|$, and
 # then keeps one lattice every $\lceil 2 \tau_{\mathrm{int}} \rceil$ steps. A
@@ -170,11 +208,11 @@ genmod.show_source(ising.wolff_step)
 
 # %%
 t0 = time.perf_counter()
-data = {}
-for sampler in ("wolff", "metropolis"):
-    print(f"{sampler}, L = {config.L}:")
-    data[sampler] = ising.ising_dataset(config.L, temperatures, config.num_samples, sampler=sampler, J=config.J,
-                                        num_chains=config.num_chains, seed=config.seed)
+print(f"wolff, L = {L_data} (the physics part's data set):")
+data = {"wolff": ising.book_dataset()}
+print(f"metropolis, L = {L_data}, the same settings:")
+data["metropolis"] = ising.ising_dataset(
+    **{**book_settings, "sampler": "metropolis"})
 print(f"sampling (or reading) took {time.perf_counter() - t0:.1f} s")
 
 # %% [markdown]
@@ -188,7 +226,9 @@ for row, k in enumerate(shown):
     lattices = data["wolff"].samples[k].flat()
     for col in range(6):
         ax = axes[row, col]
-        ax.imshow(lattices[col * (len(lattices) // 6)], cmap="gray", vmin=-1, vmax=1)
+        ax.imshow(
+            lattices[col * (len(lattices) // 6)], cmap="gray", vmin=-1, vmax=1
+        )
         ax.set_xticks([])
         ax.set_yticks([])
     axes[row, 0].set_ylabel(f"T = {temperatures[k]:.2f}", fontsize=9)
@@ -209,36 +249,60 @@ plt.show()
 # exact value and the deviation $z$ in standard errors.
 
 # %%
-exact = ising.kaufman_thermodynamics(config.L, temperatures, J=config.J)
-obs = {s: [ising.thermodynamics(x.spins, t, J=config.J) for x, t in zip(data[s].samples, temperatures)]
-       for s in data}
-print(f"L = {config.L}, {config.num_samples} lattices per temperature and sampler")
-print(f"{'T':>6} {'E exact':>9} {'Wolff':>17} {'z':>5} {'Metropolis':>17} {'z':>5} | {'C exact':>8} "
-      f"{'Wolff':>15} {'z':>5} {'Metropolis':>15} {'z':>5}")
-z_max = {}
+exact = ising.kaufman_thermodynamics(L_data, temperatures, J=J)
+obs = {s: [ising.thermodynamics(x.spins, t, J=J)
+           for x, t in zip(data[s].samples, temperatures)] for s in data}
+print(f"L = {L_data}, {num_samples} lattices per temperature and sampler")
+print(f"{'T':>6} {'E exact':>9} {'Wolff':>17} {'z':>5} {'Metropolis':>17} "
+      f"{'z':>5} | {'C exact':>8} {'Wolff':>15} {'z':>5} "
+      f"{'Metropolis':>15} {'z':>5}")
 for k, t in enumerate(temperatures):
     w, m = obs["wolff"][k], obs["metropolis"][k]
-    zs = [w.energy.z(exact.energy[k]), m.energy.z(exact.energy[k]),
-          w.specific_heat.z(exact.specific_heat[k]), m.specific_heat.z(exact.specific_heat[k])]
-    print(f"{t:6.3f} {exact.energy[k]:9.4f} {str(w.energy):>17} {zs[0]:5.1f} {str(m.energy):>17} {zs[1]:5.1f} | "
-          f"{exact.specific_heat[k]:8.4f} {str(w.specific_heat):>15} {zs[2]:5.1f} {str(m.specific_heat):>15} {zs[3]:5.1f}")
+    e, c = exact.energy[k], exact.specific_heat[k]
+    print(f"{t:6.3f} {e:9.4f} {str(w.energy):>17} {w.energy.z(e):5.1f} "
+          f"{str(m.energy):>17} {m.energy.z(e):5.1f} | {c:8.4f} "
+          f"{str(w.specific_heat):>15} {w.specific_heat.z(c):5.1f} "
+          f"{str(m.specific_heat):>15} {m.specific_heat.z(c):5.1f}")
+
+# %%
+z_max = {}
 for s in data:
-    z_max[s] = (max(abs(o.energy.z(e)) for o, e in zip(obs[s], exact.energy)),
-                max(abs(o.specific_heat.z(c)) for o, c in zip(obs[s], exact.specific_heat)))
-    print(f"{s}: largest |z| over the grid: energy {z_max[s][0]:.2f}, specific heat {z_max[s][1]:.2f}")
+    z_max[s] = (
+        max(abs(o.energy.z(e)) for o, e in zip(obs[s], exact.energy)),
+        max(abs(o.specific_heat.z(c))
+            for o, c in zip(obs[s], exact.specific_heat)))
+    print(f"{s}: largest |z| over the grid: energy {z_max[s][0]:.2f}, "
+          f"specific heat {z_max[s][1]:.2f}")
+    genmod.glue(f"{s}_max_z_energy", z_max[s][0])
+    genmod.glue(f"{s}_max_z_specific_heat", z_max[s][1])
 n_tests = 2 * len(temperatures)
-print(f"(with {n_tests} comparisons per sampler, the largest |z| of exact error bars exceeds 2.5 "
-      f"with probability {1 - (1 - 0.0124) ** n_tests:.2f})")
+print(f"(with {n_tests} comparisons per sampler, the largest |z| of exact "
+      f"error bars exceeds 2.5 with probability "
+      f"{1 - (1 - 0.0124) ** n_tests:.2f})")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, field, name in ((axes[0], "energy", r"$\langle E \rangle / L^2$ ($J$)"),
                         (axes[1], "specific_heat", r"$C$ ($k_B$ per spin)")):
-    ax.plot(t_fine, getattr(exact_curves[config.L], field), "k-", lw=1, label=f"exact, $L = {config.L}$ (Kaufman)")
+    ax.plot(
+        t_fine,
+        getattr(exact_curves[L_data], field),
+        "k-",
+        lw=1,
+        label=f"exact, $L = {L_data}$ (Kaufman)",
+    )
     for s, marker in (("wolff", "o"), ("metropolis", "s")):
         est = [getattr(o, field) for o in obs[s]]
-        ax.errorbar(temperatures, [e.value for e in est], yerr=[e.se for e in est], fmt=marker, ms=4,
-                    mfc="none", capsize=2, label=s)
+        ax.errorbar(
+            temperatures,
+            [e.value for e in est],
+            yerr=[e.se for e in est],
+            fmt=marker,
+            ms=4,
+            mfc="none",
+            capsize=2,
+            label=s,
+        )
     ax.axvline(T_C, color="gray", lw=0.5)
     ax.set_xlabel(r"$T$ ($J/k_B$)")
     ax.set_ylabel(name)
@@ -252,16 +316,23 @@ plt.show()
 # curves for the same lattice.
 #
 # How close is close enough? With exact error bars, $|z|$ exceeds 2 about one time in
-# twenty and 3 about one time in 400, and there are 24 comparisons per sampler at the
-# `book` scale. In our book run most deviations were below 2; the largest were Wolff's
-# $C$ and energy at $T = 1.5$ ($z \approx -4.0$ and $-3.1$, from the same samples) and
-# Metropolis's $C$ at $T = 1.8$ ($z \approx -3.6$). That is more than chance alone
-# would often give, so we checked: samplers of the same settings with twenty other
-# seeds at those temperatures gave $z$ values with means within 0.3 of zero and
-# standard deviations between 0.7 and 1.0, and long runs (400 chains of 2,000 steps)
-# agree with the exact energies to $10^{-4}$ and specific heats to $10^{-3}$
-# (`tests/test_ising.py` repeats such checks, and checks that the error
-# bars cover the exact value at the stated rate). The outliers are draws from the
+# twenty and 3 about one time in 400, and there are 28 comparisons per sampler. In
+# this run the largest $|z|$ over the grid is
+# {glue:text}`wolff_max_z_energy:.1f` (energy) and
+# {glue:text}`wolff_max_z_specific_heat:.1f` (specific heat) for Wolff, and
+# {glue:text}`metropolis_max_z_energy:.1f` and
+# {glue:text}`metropolis_max_z_specific_heat:.1f` for Metropolis. In a reference run
+# at `book` scale (on an earlier grid of twelve temperatures, when this page was
+# written) most deviations were below 2; the largest were Wolff's $C$ and energy at
+# $T = 1.5$ ($z \approx -4.0$ and $-3.1$, from the same samples) and Metropolis's
+# $C$ at $T = 1.8$ ($z \approx -3.6$). That is more than chance alone would often
+# give, so we checked: samplers of the same settings with twenty other seeds at
+# those temperatures gave $z$ values with means within 0.3 of zero and standard
+# deviations between 0.7 and 1.0, and long runs (400 chains of 2,000 steps) agree
+# with the exact energies to $10^{-4}$ and specific heats to $10^{-3}$
+# (`tests/package/test_ising_samplers.py` repeats such checks, and
+# `tests/package/test_ising_observables.py` checks that the error bars cover the
+# exact value at the stated rate). The outliers are draws from the
 # tails of the sampling distribution of a variance estimated from 2,000 lattices,
 # which is skewed at low temperature, where a few rare excitations carry the
 # specific heat. They are a reminder that a single $4\sigma$ deviation among many
@@ -270,37 +341,80 @@ plt.show()
 # %% [markdown]
 # ## 4. Magnetisation and susceptibility
 #
+# Here $\chi$ is {eq}`physics-susceptibility`, computed with $|m|$ (the $\chi'$ of
+# some texts): below $T_c$ it is the susceptibility of one ordered phase, but above
+# $T_c$ it is *not* the thermodynamic susceptibility $L^2\langle m^2\rangle/T$; it
+# is smaller, by the factor $1 - 2/\pi \approx 0.36$ deep in the disordered phase
+# ({doc}`ising`). The comparisons below are like with like, so they hold either way.
+#
 # Kaufman's formula gives no magnetisation. For $L = 4$ the enumeration does
 # (`genmod.ising.exact_enumeration`), and we check both samplers there first; for
 # $L = 8$ the reference is a long Wolff run, with an independent seed and
 # `num_reference` lattices per temperature, which has errors several times smaller.
 
 # %%
-enum = ising.exact_enumeration(4, temperatures, J=config.J)
-print(f"{'T':>6} {'<|m|> exact':>11} {'Wolff':>16} {'Metropolis':>16} | {'chi exact':>9} {'Wolff':>16} {'Metropolis':>16}")
+enum = ising.exact_enumeration(4, temperatures, J=J)
+print(
+    f"{'T':>6} {'<|m|> exact':>11} {'Wolff':>16} {'Metropolis':>16} | "
+    f"{'chi exact':>9} {'Wolff':>16} {'Metropolis':>16}"
+)
 for k, t in enumerate(temperatures):
     row = []
     for s in ("wolff", "metropolis"):
-        x = ising.sample_ising(4, t, config.num_samples, sampler=s, J=config.J, num_chains=config.num_chains,
-                               seed=1000 + k)
-        row.append(ising.thermodynamics(x.spins, t, J=config.J))
-    print(f"{t:6.3f} {enum.abs_magnetisation[k]:11.4f} {str(row[0].abs_magnetisation):>16} "
-          f"{str(row[1].abs_magnetisation):>16} | {enum.susceptibility[k]:9.4f} {str(row[0].susceptibility):>16} "
-          f"{str(row[1].susceptibility):>16}")
+        x = ising.sample_ising(
+            4,
+            t,
+            num_samples,
+            sampler=s,
+            J=J,
+            num_chains=num_chains,
+            seed=1000 + k,
+        )
+        row.append(ising.thermodynamics(x.spins, t, J=J))
+    print(
+        f"{t:6.3f} {enum.abs_magnetisation[k]:11.4f} "
+        f"{str(row[0].abs_magnetisation):>16} "
+        f"{str(row[1].abs_magnetisation):>16} | {enum.susceptibility[k]:9.4f} "
+        f"{str(row[0].susceptibility):>16} "
+        f"{str(row[1].susceptibility):>16}"
+    )
 
 # %%
 t0 = time.perf_counter()
-print(f"long Wolff reference, L = {config.L}:")
-reference = ising.ising_dataset(config.L, temperatures, config.num_reference, sampler="wolff", J=config.J,
-                                num_chains=config.num_chains, seed=config.seed + 10_000)
-ref_obs = [ising.thermodynamics(x.spins, t, J=config.J) for x, t in zip(reference.samples, temperatures)]
+print(f"long Wolff reference, L = {L_data}:")
+reference = ising.ising_dataset(
+    L_data,
+    temperatures,
+    config.num_reference,
+    sampler="wolff",
+    J=J,
+    num_chains=num_chains,
+    seed=book_settings["seed"] + 10_000,
+)
+ref_obs = [
+    ising.thermodynamics(x.spins, t, J=J)
+    for x, t in zip(reference.samples, temperatures)
+]
 print(f"({time.perf_counter() - t0:.1f} s)")
 for s in data:
-    z_m = max(abs((o.abs_magnetisation.value - r.abs_magnetisation.value)
-                  / np.hypot(o.abs_magnetisation.se, r.abs_magnetisation.se)) for o, r in zip(obs[s], ref_obs))
-    z_chi = max(abs((o.susceptibility.value - r.susceptibility.value)
-                    / np.hypot(o.susceptibility.se, r.susceptibility.se)) for o, r in zip(obs[s], ref_obs))
-    print(f"{s}: largest |z| against the reference over the grid: <|m|> {z_m:.2f}, chi {z_chi:.2f}")
+    z_m = max(
+        abs(
+            (o.abs_magnetisation.value - r.abs_magnetisation.value)
+            / np.hypot(o.abs_magnetisation.se, r.abs_magnetisation.se)
+        )
+        for o, r in zip(obs[s], ref_obs)
+    )
+    z_chi = max(
+        abs(
+            (o.susceptibility.value - r.susceptibility.value)
+            / np.hypot(o.susceptibility.se, r.susceptibility.se)
+        )
+        for o, r in zip(obs[s], ref_obs)
+    )
+    print(
+        f"{s}: largest |z| against the reference over the grid: <|m|> "
+        f"{z_m:.2f}, chi {z_chi:.2f}"
+    )
 
 # %% [markdown]
 # Larger lattices, sampled with Wolff (the sampler that stays fast at $T_c$), show
@@ -312,24 +426,30 @@ for s in data:
 larger = {}
 for L in config.larger_sizes:
     print(f"wolff, L = {L}:")
-    larger[L] = ising.ising_dataset(L, temperatures, config.num_samples, sampler="wolff", J=config.J,
-                                    num_chains=config.num_chains, seed=config.seed)
-mag_sets = {config.L: ref_obs}
-mag_sets.update({L: [ising.thermodynamics(x.spins, t, J=config.J) for x, t in zip(d.samples, temperatures)]
-                 for L, d in larger.items()})
+    larger[L] = ising.ising_dataset(
+        L, temperatures, num_samples, sampler="wolff", J=J,
+        num_chains=num_chains, seed=book_settings["seed"])
+mag_sets = {L_data: ref_obs}
+for L, d in larger.items():
+    mag_sets[L] = [ising.thermodynamics(x.spins, t, J=J)
+                   for x, t in zip(d.samples, temperatures)]
+    ex_L = ising.kaufman_thermodynamics(L, temperatures, J=J)
+    z_e = max(abs(o.energy.z(e)) for o, e in zip(mag_sets[L], ex_L.energy))
+    z_c = max(abs(o.specific_heat.z(c))
+              for o, c in zip(mag_sets[L], ex_L.specific_heat))
+    print(f"L = {L}: largest |z| against Kaufman over the grid: "
+          f"energy {z_e:.2f}, specific heat {z_c:.2f}")
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for L, th in mag_sets.items():
-    axes[0].errorbar(temperatures, [o.abs_magnetisation.value for o in th],
-                     yerr=[o.abs_magnetisation.se for o in th], fmt="o-", ms=3, lw=0.8, capsize=2, label=f"$L = {L}$")
-    axes[1].errorbar(temperatures, [o.susceptibility.value for o in th],
-                     yerr=[o.susceptibility.se for o in th], fmt="o-", ms=3, lw=0.8, capsize=2, label=f"$L = {L}$")
-    if L in larger:
-        ex_L = ising.kaufman_thermodynamics(L, temperatures, J=config.J)
-        th_L = th
-        z_e = max(abs(o.energy.z(e)) for o, e in zip(th_L, ex_L.energy))
-        z_c = max(abs(o.specific_heat.z(c)) for o, c in zip(th_L, ex_L.specific_heat))
-        print(f"L = {L}: largest |z| against Kaufman over the grid: energy {z_e:.2f}, specific heat {z_c:.2f}")
-axes[0].plot(t_fine, ising.yang_magnetisation(t_fine, J=config.J), "k--", lw=1, label=r"Yang, $L = \infty$")
+    for ax, field in zip(axes, ("abs_magnetisation", "susceptibility")):
+        est = [getattr(o, field) for o in th]
+        ax.errorbar(temperatures, [e.value for e in est],
+                    yerr=[e.se for e in est], fmt="o-", ms=3, lw=0.8,
+                    capsize=2, label=f"$L = {L}$")
+axes[0].plot(t_fine, ising.yang_magnetisation(t_fine, J=J), "k--", lw=1,
+             label=r"Yang, $L = \infty$")
 axes[0].set_ylabel(r"$\langle |m| \rangle$")
 axes[1].set_ylabel(r"$\chi$ ($1/J$ per spin)")
 for ax in axes:
@@ -355,7 +475,15 @@ plt.show()
 fig, ax = plt.subplots(figsize=(5.5, 4))
 for k in shown + [int(np.argmin(np.abs(temperatures - 2.6)))]:
     r, G, se = ising.correlation_function(data["wolff"].samples[k].spins)
-    ax.errorbar(r, G, yerr=se, fmt="o-", ms=3, capsize=2, label=f"T = {temperatures[k]:.2f}")
+    ax.errorbar(
+        r,
+        G,
+        yerr=se,
+        fmt="o-",
+        ms=3,
+        capsize=2,
+        label=f"T = {temperatures[k]:.2f}",
+    )
 ax.set_xlabel("$r$ (lattice spacings)")
 ax.set_ylabel(r"$G(r)$")
 ax.set_ylim(0, 1.05)
@@ -382,8 +510,15 @@ genmod.show_source(ising.integrated_autocorrelation_time)
 fig, ax = plt.subplots(figsize=(6, 4))
 for s, marker in (("metropolis", "s"), ("wolff", "o")):
     for which, ls in (("energy", "-"), ("abs_magnetisation", "--")):
-        ax.plot(temperatures, [x.tau_in_sweeps(which) for x in data[s].samples], marker=marker, ls=ls, ms=4,
-                mfc="none", label=f"{s}, {'E' if which == 'energy' else '|m|'}")
+        ax.plot(
+            temperatures,
+            [x.tau_in_sweeps(which) for x in data[s].samples],
+            marker=marker,
+            ls=ls,
+            ms=4,
+            mfc="none",
+            label=f"{s}, {'E' if which == 'energy' else '|m|'}",
+        )
 ax.axvline(T_C, color="gray", lw=0.5)
 ax.set_yscale("log")
 ax.set_xlabel(r"$T$ ($J/k_B$)")
@@ -406,29 +541,51 @@ plt.show()
 
 # %%
 tau_rows = []
-rng = np.random.default_rng(config.seed + 20_000)
+rng = np.random.default_rng(book_settings["seed"] + 20_000)
 for L in config.tau_sizes:
     row = {"L": L}
     for s in ("metropolis", "wolff"):
         spins = ising.initial_spins(config.tau_chains, L, T_C, rng, "random")
-        ising.run_chains(spins, T_C, config.tau_steps // 5, rng, sampler=s, J=config.J)   # equilibrate
-        trace = ising.run_chains(spins, T_C, config.tau_steps, rng, sampler=s, J=config.J)
-        per_sweep = 1.0 if s == "metropolis" else trace.cluster_size.mean() / L**2
-        tau_m, _ = ising.integrated_autocorrelation_time(np.abs(trace.magnetisation.T))
+        # equilibrate
+        ising.run_chains(spins, T_C, config.tau_steps // 5, rng, sampler=s, J=J)
+        trace = ising.run_chains(
+            spins, T_C, config.tau_steps, rng, sampler=s, J=J
+        )
+        per_sweep = (
+            1.0 if s == "metropolis" else trace.cluster_size.mean() / L**2
+        )
+        tau_m, _ = ising.integrated_autocorrelation_time(
+            np.abs(trace.magnetisation.T)
+        )
         tau_e, _ = ising.integrated_autocorrelation_time(trace.energy.T)
         row[s] = (tau_e * per_sweep, tau_m * per_sweep, trace.seconds)
     tau_rows.append(row)
-    print(f"L = {L:3d}: Metropolis tau_E = {row['metropolis'][0]:7.2f}, tau_|m| = {row['metropolis'][1]:7.2f} sweeps "
-          f"({row['metropolis'][2]:.1f} s);  Wolff tau_E = {row['wolff'][0]:6.2f}, tau_|m| = {row['wolff'][1]:6.2f} sweeps "
-          f"({row['wolff'][2]:.1f} s)")
+    print(
+        f"L = {L:3d}: Metropolis tau_E = {row['metropolis'][0]:7.2f}, tau_|m| "
+        f"= {row['metropolis'][1]:7.2f} sweeps "
+        f"({row['metropolis'][2]:.1f} s);  Wolff tau_E = "
+        f"{row['wolff'][0]:6.2f}, tau_|m| = {row['wolff'][1]:6.2f} sweeps "
+        f"({row['wolff'][2]:.1f} s)"
+    )
 sizes = np.array([row["L"] for row in tau_rows])
-z_fit = {s: np.polyfit(np.log(sizes), np.log([row[s][1] for row in tau_rows]), 1)[0] for s in ("metropolis", "wolff")}
-print(f"slope of log tau_|m| against log L: Metropolis {z_fit['metropolis']:.2f}, Wolff {z_fit['wolff']:.2f}")
+z_fit = {
+    s: np.polyfit(np.log(sizes), np.log([row[s][1] for row in tau_rows]), 1)[0]
+    for s in ("metropolis", "wolff")
+}
+print(
+    "slope of log tau_|m| against log L: Metropolis "
+    f"{z_fit['metropolis']:.2f}, Wolff {z_fit['wolff']:.2f}"
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(5.5, 4))
 for s, marker in (("metropolis", "s"), ("wolff", "o")):
-    ax.loglog(sizes, [row[s][1] for row in tau_rows], marker=marker, label=f"{s}, slope {z_fit[s]:.2f}")
+    ax.loglog(
+        sizes,
+        [row[s][1] for row in tau_rows],
+        marker=marker,
+        label=f"{s}, slope {z_fit[s]:.2f}",
+    )
 ax.set_xlabel("$L$")
 ax.set_ylabel(r"$\tau_{\mathrm{int}}(|m|)$ at $T_c$ (sweeps)")
 ax.legend(fontsize=8)
@@ -450,13 +607,14 @@ plt.show()
 # compared with the same numbers.
 
 # %%
-lattices = data["wolff"].spins()                                   # (n_T, num_samples, L, L), int8
+# (n_T, num_samples, L, L), int8
+lattices = data["wolff"].spins()
 w = obs["wolff"]
 metrics = {
     "temperatures": temperatures.tolist(),
-    "coupling_j": config.J,
-    "lattice_size": config.L,
-    "samples_per_temperature": config.num_samples,
+    "coupling_j": J,
+    "lattice_size": L_data,
+    "samples_per_temperature": num_samples,
     "energy_per_spin": [o.energy.value for o in w],
     "energy_per_spin_se": [o.energy.se for o in w],
     "energy_per_spin_exact": exact.energy.tolist(),
@@ -469,15 +627,26 @@ metrics = {
     "susceptibility_se": [o.susceptibility.se for o in w],
     "max_abs_z_energy": z_max["wolff"][0],
     "max_abs_z_specific_heat": z_max["wolff"][1],
-    "specific_heat_peak_temperature_exact": peaks[config.L][0],
+    "specific_heat_peak_temperature_exact": peaks[L_data][0],
     "tau_int_energy": [x.tau_energy for x in data["wolff"].samples],
-    "tau_int_abs_magnetisation": [x.tau_abs_magnetisation for x in data["wolff"].samples],
+    "tau_int_abs_magnetisation": [
+        x.tau_abs_magnetisation for x in data["wolff"].samples
+    ],
     "metropolis/max_abs_z_energy": z_max["metropolis"][0],
     "metropolis/max_abs_z_specific_heat": z_max["metropolis"][1],
 }
-folder = genmod.save_artifacts(NOTEBOOK, lattices.reshape(-1, config.L, config.L), metrics, kind="spins",
-                               config=config, device=device)
-print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[0]} temperatures) to {folder}")
+folder = genmod.save_artifacts(
+    NOTEBOOK,
+    lattices.reshape(-1, L_data, L_data),
+    metrics,
+    kind="spins",
+    config=config,
+    device=device,
+)
+print(
+    f"saved {lattices.shape[0] * lattices.shape[1]} lattices "
+    f"({lattices.shape[0]} temperatures) to {folder}"
+)
 
 # %% [markdown]
 # ## What differs from a reference run
@@ -504,8 +673,9 @@ print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[
 # - Near $T_c$, Metropolis's autocorrelation time grows quickly with $L$ (critical
 #   slowing down), Wolff's barely: for the larger lattices the cluster algorithm is
 #   the one to use.
-# - The saved lattices, with their exact reference values, are the data of the
-#   following notebooks.
+# - The Wolff lattices are the physics part's one data set
+#   (`genmod.ising.book_dataset`): every following notebook loads the same
+#   lattices on the same grid, and saves its per-temperature observables on it.
 #
 # ## Exercises
 #
@@ -523,23 +693,12 @@ print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[
 # :class: dropdown
 #
 # The new value of $s_i$ depends only on its neighbours' field
-# $h_i = J\sum_{j \sim i} s_j$: $p(s_i = \pm 1 \mid \text{rest}) = e^{\pm\beta h_i} / (2\cosh \beta h_i)$,
+# $H_i = J\sum_{j \sim i} s_j$:
+# $p(s_i = \pm 1 \mid \text{rest}) = e^{\pm\beta H_i} / (2\cosh \beta H_i)$,
 # which is the Boltzmann distribution's conditional, so the move is a Gibbs step and
-# satisfies detailed balance. In numpy, with `p` the probabilities of $+1$ on the
-# colour being updated:
-#
-# ```python
-# def heat_bath_sweep(spins, beta, rng, J=1.0):
-#     L1, L2 = spins.shape[-2:]
-#     colour = np.indices((L1, L2)).sum(0) % 2                      # the checkerboard
-#     for parity in (0, 1):
-#         s = spins.astype(np.int64)
-#         field = J * (np.roll(s, 1, -1) + np.roll(s, -1, -1) + np.roll(s, 1, -2) + np.roll(s, -1, -2))
-#         p_up = 1 / (1 + np.exp(-2 * beta * field))                # p(s_i = +1 | neighbours)
-#         new = np.where(rng.random(spins.shape) < p_up, 1, -1).astype(np.int8)
-#         spins[:, colour == parity] = new[:, colour == parity]
-#     return spins
-# ```
+# satisfies detailed balance. The code below (`heat_bath_sweep`) draws the spins of
+# one colour from it at once, and measures $\tau_{\mathrm{int}}$ of $|m|$ at $T_c$
+# beside Metropolis's, with the settings of Section 6.
 #
 # The heat-bath rule flips a spin with probability $e^{-\beta\Delta E}/(1 + e^{-\beta\Delta E})$,
 # never more than Metropolis's $\min(1, e^{-\beta \Delta E})$ (for $\Delta E = 0$ it flips
@@ -548,7 +707,40 @@ print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[
 # longer than Metropolis's, with the same growth with $L$: it is a local move too.
 # It has no zero-field trap ({ref}`physics-ex-checkerboard`), because no flip is certain.
 # ````
-#
+
+# %% tags=["hide-input"]
+def heat_bath_sweep(spins, beta, rng, J=1.0):
+    """One checkerboard heat-bath sweep of spins (chains, L, L), in place."""
+    colour = np.indices(spins.shape[-2:]).sum(0) % 2        # the checkerboard
+    for parity in (0, 1):
+        s = spins.astype(np.int64)
+        # H_i = J sum_{j ~ i} s_j, the local field of spin i
+        field = J * (np.roll(s, 1, -1) + np.roll(s, -1, -1)
+                     + np.roll(s, 1, -2) + np.roll(s, -1, -2))
+        p_up = 1 / (1 + np.exp(-2 * beta * field))        # p(s_i = +1 | rest)
+        new = np.where(rng.random(spins.shape) < p_up, 1, -1).astype(np.int8)
+        spins[:, colour == parity] = new[:, colour == parity]
+    return spins
+
+
+def tau_abs_m(sweep, L, rng):
+    """tau_int of |m| at T_c in sweeps (tau_chains chains, tau_steps sweeps)."""
+    spins = ising.initial_spins(config.tau_chains, L, T_C, rng, "random")
+    for _ in range(config.tau_steps // 5):                  # equilibrate
+        sweep(spins, 1 / T_C, rng)
+    m = np.empty((config.tau_steps, config.tau_chains))
+    for k in range(config.tau_steps):
+        m[k] = np.abs(ising.magnetisation(sweep(spins, 1 / T_C, rng)))
+    return ising.integrated_autocorrelation_time(m.T)[0]
+
+
+rng_hb = np.random.default_rng(book_settings["seed"] + 30_000)
+for L in (8, 16):
+    print(f"L = {L}: tau_int(|m|) at T_c, heat bath "
+          f"{tau_abs_m(heat_bath_sweep, L, rng_hb):.1f} sweeps, Metropolis "
+          f"{tau_abs_m(ising.metropolis_sweep, L, rng_hb):.1f} sweeps")
+
+# %% [markdown]
 # ```{exercise}
 # :label: physics-ex-ising-data-peak
 #
@@ -561,15 +753,27 @@ print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[
 # ```{solution} physics-ex-ising-data-peak
 # :class: dropdown
 #
-# `peaks = {L: c_peak(L) for L in (8, 16, 32, 64, 128, 256)}`; then
-# $L\,(T^*(L) - T_c)$ should tend to a constant, and $C(T^*(2L)) - C(T^*(L))$ to a
-# constant times $\ln 2$. The printout of Section 1 already shows the trend for
-# $L \le 64$: each doubling of $L$ roughly halves $T^* - T_c$ and adds about the
-# same amount to $C_{\max}$. Ferdinand and Fisher {cite}`ferdinand1969` derived both
-# from Kaufman's formula; the coefficient of $\ln L$ is $8 K_c^2/\pi \approx 0.49$
-# with $K_c = J/T_c$.
+# With `c_peak` for $L = 8, \dots, 256$ (the code below), $L\,(T^*(L) - T_c)$ should
+# tend to a constant, and $C(T^*(2L)) - C(T^*(L))$ to a constant times $\ln 2$: each
+# doubling of $L$ roughly halves $T^* - T_c$ and adds about the same amount to
+# $C_{\max}$. Ferdinand and Fisher {cite}`ferdinand1969` derived both from
+# Kaufman's formula; the coefficient of $\ln L$ is $8 K_c^2/\pi \approx 0.49$ with
+# $K_c = J/T_c$, so each doubling should add about $0.49 \ln 2 \approx 0.34$.
 # ```
-#
+
+# %% tags=["hide-input"]
+sizes_fss = (8, 16, 32, 64, 128, 256)
+peaks_fss = {L: c_peak(L) for L in sizes_fss}
+for L in sizes_fss:
+    t_peak, c_max = peaks_fss[L]
+    step = (
+        ""
+        if L == 8
+        else f", C_max - C_max(L/2) = {c_max - peaks_fss[L // 2][1]:.3f}"
+    )
+    print(f"L = {L:3d}: L (T* - T_c) = {L * (t_peak - T_C):.4f}{step}")
+
+# %% [markdown]
 # ```{exercise}
 # :label: physics-ex-ising-data-naive-errors
 #
@@ -585,14 +789,32 @@ print(f"saved {lattices.shape[0] * lattices.shape[1]} lattices ({lattices.shape[
 #
 # With `e = trace.energy` of shape (steps, chains), the naive error is
 # `e.std() / np.sqrt(e.size)`, and the blocked one
-# `ising.jackknife(np.mean, e.T.ravel(), num_blocks=config.tau_chains)` (one block per
-# chain, since the chains are independent and each is much longer than $\tau$).
-# Their ratio should be close to $\sqrt{2\tau_{\mathrm{int}}}$ with the $\tau$ of $E$
-# printed in Section 6, because $\Var(\bar f) \approx 2\tau_{\mathrm{int}}\sigma^2/n$.
-# Error bars that ignore the correlation are too small by that factor, and would
-# make a model that matches the data look as if it did not.
+# `genmod.stats.jackknife(np.mean, e.T.ravel(), num_blocks=config.tau_chains)` (one
+# block per chain, since the chains are independent and each is much longer than
+# $\tau_{\mathrm{int}}$). Their ratio should be close to
+# $\sqrt{2\tau_{\mathrm{int}}}$ with the $\tau_{\mathrm{int}}$ of $E$, because
+# $\Var(\bar f) \approx 2\tau_{\mathrm{int}}\sigma^2/n$. The code below runs the
+# chains of Section 6 at $L = 16$ with Metropolis. Error bars that ignore the
+# correlation are too small by that factor, and would make a model that matches
+# the data look as if it did not.
 # ```
-#
+
+# %% tags=["hide-input"]
+rng_ne = np.random.default_rng(book_settings["seed"] + 40_000)
+spins_ne = ising.initial_spins(config.tau_chains, 16, T_C, rng_ne, "random")
+ising.run_chains(
+    spins_ne, T_C, config.tau_steps // 5, rng_ne, sampler="metropolis"
+)
+e = ising.run_chains(spins_ne, T_C, config.tau_steps, rng_ne,
+                     sampler="metropolis").energy        # (steps, chains)
+naive = e.std() / np.sqrt(e.size)
+blocked = genmod.stats.jackknife(np.mean, e.T.ravel(),
+                                 num_blocks=config.tau_chains).se
+tau_e, _ = ising.integrated_autocorrelation_time(e.T)
+print(f"naive se {naive:.2e}, blocked se {blocked:.2e}: ratio "
+      f"{blocked / naive:.2f}; sqrt(2 tau_int(E)) = {np.sqrt(2 * tau_e):.2f}")
+
+# %% [markdown]
 # ## References
 #
 # The exact results are Onsager's {cite}`onsager1944`, Kaufman's {cite}`kaufman1949`

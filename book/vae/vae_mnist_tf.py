@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -39,14 +39,16 @@
 # {doc}`vae_mnist_torch` trains a fully connected VAE with a 50-dimensional latent space
 # and estimates its log-likelihood with importance weighting.
 
-# %%
+# %% tags=["hide-input"]
 # Setup: install the book's helper package when it is missing (Colab, Binder).
 import importlib.util, subprocess, sys
 REPO_URL = "https://github.com/genmod-book/genmod-book"
-NOTEBOOK = "vae_mnist_tf"  # this notebook's name: its artifacts and checkpoints are filed under it
+# this notebook's name: its artifacts and checkpoints are filed under it
+NOTEBOOK = "vae_mnist_tf"
 if importlib.util.find_spec("genmod") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"], check=True)
+                    f"genmod @ git+{REPO_URL}.git#subdirectory=code"],
+                   check=True)
 
 import time
 
@@ -55,15 +57,22 @@ import matplotlib.pyplot as plt
 from scipy.spatial import cKDTree
 import genmod
 from genmod import pick
-from genmod.tfutils import describe_device, seed_everything  # first: it sets TensorFlow's log level
-import tensorflow as tf                                         # TensorFlow only: never torch here
+# genmod.tfutils first: it sets TensorFlow's log level. TensorFlow only,
+# never torch, in this notebook
+from genmod.tfutils import describe_device, seed_everything
+import tensorflow as tf
 import keras
 from keras import layers, ops
-from genmod.judge import judge_samples                          # runs the (PyTorch) judge in a subprocess
-from genmod.plotting import class_histogram, image_grid, latent_scatter, standard_normal_grid, training_curves
+from genmod.data import standard_normal_grid
+# the judge is a PyTorch classifier: judge_samples runs it in a subprocess
+from genmod.judge import judge_samples
+from genmod.plotting import (class_histogram, image_grid, latent_scatter,
+                             training_curves)
 
 print(f"scale: {genmod.get_scale()}, keras {keras.__version__}")
-device = describe_device()  # TensorFlow places the work on a GPU by itself when it sees one
+# describe_device sets TensorFlow's threads; TensorFlow places the work on a
+# GPU by itself when it sees one
+device = describe_device()
 seed_everything(0)
 (x_train, y_train), (x_test, y_test) = genmod.load_mnist()   # prints its source
 
@@ -77,13 +86,17 @@ seed_everything(0)
 
 # %%
 config = genmod.Config(
-    latent_dim=pick(quick=2, book=2, full=2),            # d_h, the dimension of h; 2 so the latent space can be drawn
-    num_epochs=pick(quick=1, book=30, full=30),          # passes over the training digits
-    batch_size=pick(quick=128, book=128, full=128),      # digits per gradient step
-    lr=pick(quick=1e-3, book=1e-3, full=1e-3),           # Adam step size (the Keras default)
-    num_train=pick(quick=2048, book=None, full=None),    # training digits used (None: all of them)
-    grid_size=pick(quick=10, book=20, full=30),          # decoded manifold: grid_size x grid_size images
-    num_samples=pick(quick=500, book=2000, full=10000),  # prior samples scored by the judge
+    # d_h, the dimension of h; 2 so the latent space can be drawn
+    latent_dim=pick(quick=2, book=2, full=2),
+    num_epochs=pick(quick=1, book=30, full=30),      # passes over the digits
+    batch_size=pick(quick=128, book=128, full=128),  # digits per step
+    lr=pick(quick=1e-3, book=1e-3, full=1e-3),  # Adam step (Keras default)
+    # training digits used (None: all of them)
+    num_train=pick(quick=2048, book=None, full=None),
+    # decoded manifold: grid_size x grid_size images
+    grid_size=pick(quick=10, book=20, full=30),
+    # prior samples scored by the judge
+    num_samples=pick(quick=500, book=2000, full=10000),
 )
 
 # %% [markdown]
@@ -95,9 +108,10 @@ config = genmod.Config(
 # (see the remark on the ELBO at the end).
 
 # %%
-x_train = (x_train[:config.num_train] / 255.0).astype("float32")[..., None]  # (n, 28, 28, 1) in [0, 1]
+# (n, 28, 28, 1) in [0, 1]
+x_train = (x_train[:config.num_train] / 255.0).astype("float32")[..., None]
 y_train = y_train[:config.num_train]
-x_test = (x_test / 255.0).astype("float32")[..., None]                # (n_test, 28, 28, 1) in [0, 1]
+x_test = (x_test / 255.0).astype("float32")[..., None]  # (n_test, 28, 28, 1)
 print(f"training digits: {x_train.shape}, test digits: {x_test.shape}, "
       f"pixel range [{x_train.min():.0f}, {x_train.max():.0f}]")
 
@@ -129,16 +143,22 @@ class Sampling(layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs):
-        z_mean, z_log_var = inputs                                   # each (B, latent_dim)
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
-        return z_mean + ops.exp(0.5 * z_log_var) * epsilon            # h = mu + sigma * eps, sigma = exp(log_var / 2)
+        z_mean, z_log_var = inputs                    # each (B, latent_dim)
+        epsilon = keras.random.normal(ops.shape(z_mean),
+                                      seed=self.seed_generator)
+        # h = mu + sigma * eps, sigma = exp(log_var / 2)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 
-# A check: many draws for one fixed (mean, log-variance) have that mean and variance.
-check_mean, check_log_var = np.array([[1.0, -2.0]], "float32"), np.array([[0.0, np.log(0.25)]], "float32")
-h_check = Sampling(seed=1)([np.repeat(check_mean, 20000, 0), np.repeat(check_log_var, 20000, 0)])
-print("sample mean", np.round(ops.convert_to_numpy(ops.mean(h_check, axis=0)), 3), "(want [1, -2]);",
-      "sample variance", np.round(ops.convert_to_numpy(ops.var(h_check, axis=0)), 3), "(want [1, 0.25])")
+# A check: many draws for one fixed (mean, log-variance) have that mean and
+# variance.
+check_mean = np.array([[1.0, -2.0]], "float32")
+check_log_var = np.array([[0.0, np.log(0.25)]], "float32")
+h_check = Sampling(seed=1)([np.repeat(check_mean, 20000, 0),
+                            np.repeat(check_log_var, 20000, 0)])
+h_check = ops.convert_to_numpy(h_check)
+print("sample mean", np.round(h_check.mean(axis=0), 3), "(want [1, -2]);",
+      "sample variance", np.round(h_check.var(axis=0), 3), "(want [1, 0.25])")
 
 # %% [markdown]
 # ## Encoder and decoder
@@ -150,13 +170,17 @@ print("sample mean", np.round(ops.convert_to_numpy(ops.mean(h_check, axis=0)), 3
 
 # %%
 encoder_inputs = keras.Input(shape=(28, 28, 1))
-x = layers.Conv2D(32, 3, activation="relu", strides=2, padding="same")(encoder_inputs)  # 28x28x1 => 14x14x32
-x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)               # 14x14x32 => 7x7x64
-x = layers.Flatten()(x)                                                                 # 7x7x64 => 3136
-x = layers.Dense(16, activation="relu")(x)                                              # 3136 => 16
-z_mean = layers.Dense(config.latent_dim, name="z_mean")(x)                                     # 16 => latent_dim: mu
-z_log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)                               # 16 => latent_dim: log sigma^2
-z = Sampling(seed=0)([z_mean, z_log_var])                                               # h ~ q(h | x)
+# 28x28x1 => 14x14x32
+x = layers.Conv2D(32, 3, activation="relu", strides=2,
+                  padding="same")(encoder_inputs)
+# 14x14x32 => 7x7x64
+x = layers.Conv2D(64, 3, activation="relu", strides=2, padding="same")(x)
+x = layers.Flatten()(x)                                   # 7x7x64 => 3136
+x = layers.Dense(16, activation="relu")(x)                # 3136 => 16
+# 16 => latent_dim: mu and log sigma^2
+z_mean = layers.Dense(config.latent_dim, name="z_mean")(x)
+z_log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)
+z = Sampling(seed=0)([z_mean, z_log_var])                 # h ~ q(h | x)
 encoder = keras.Model(encoder_inputs, [z_mean, z_log_var, z], name="encoder")
 encoder.summary()
 
@@ -168,11 +192,17 @@ encoder.summary()
 
 # %%
 latent_inputs = keras.Input(shape=(config.latent_dim,))
-x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)                          # latent_dim => 3136
-x = layers.Reshape((7, 7, 64))(x)                                                       # 3136 => 7x7x64
-x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2, padding="same")(x)      # 7x7x64 => 14x14x64
-x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2, padding="same")(x)      # 14x14x64 => 28x28x32
-decoder_outputs = layers.Conv2DTranspose(1, 3, activation="sigmoid", padding="same")(x) # 28x28x32 => 28x28x1 in (0, 1)
+# latent_dim => 3136 => 7x7x64
+x = layers.Dense(7 * 7 * 64, activation="relu")(latent_inputs)
+x = layers.Reshape((7, 7, 64))(x)
+# 7x7x64 => 14x14x64 => 28x28x32
+x = layers.Conv2DTranspose(64, 3, activation="relu", strides=2,
+                           padding="same")(x)
+x = layers.Conv2DTranspose(32, 3, activation="relu", strides=2,
+                           padding="same")(x)
+# 28x28x32 => 28x28x1, Bernoulli means in (0, 1)
+decoder_outputs = layers.Conv2DTranspose(1, 3, activation="sigmoid",
+                                         padding="same")(x)
 decoder = keras.Model(latent_inputs, decoder_outputs, name="decoder")
 decoder.summary()
 
@@ -203,58 +233,45 @@ decoder.summary()
 
 # %%
 class VAE(keras.Model):
-    """Variational autoencoder: encoder q(h | x), decoder p(x | h), prior N(0, I)."""
+    """Variational autoencoder: encoder q(h | x), decoder p(x | h), N(0, I)."""
 
     def __init__(self, encoder, decoder, **kwargs):
         super().__init__(**kwargs)
-        self.encoder = encoder
-        self.decoder = decoder
-        self.total_loss_tracker = keras.metrics.Mean(name="total_loss")
-        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction_loss")
-        self.kl_loss_tracker = keras.metrics.Mean(name="kl_loss")
+        self.encoder, self.decoder = encoder, decoder
+        self.trackers = [keras.metrics.Mean(name=name) for name in
+                         ("loss", "reconstruction_loss", "kl_loss")]
 
     @property
-    def metrics(self):
-        # Listed here, the trackers are reset by fit() and evaluate() at each epoch.
-        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+    def metrics(self):  # listed here, fit() and evaluate() reset them
+        return self.trackers
 
     def negative_elbo(self, data):
-        """Return the batch means of -ELBO, its reconstruction term and its KL term (nats)."""
-        z_mean, z_log_var, z = self.encoder(data)                     # (B, latent_dim) each
-        reconstruction = self.decoder(z)                              # (B, 28, 28, 1), Bernoulli means
-        # -log p(x | h) = sum over pixels of the binary cross-entropy
-        reconstruction_loss = ops.mean(ops.sum(
-            keras.losses.binary_crossentropy(data, reconstruction), axis=(1, 2)))
-        # KL(N(mu, sigma^2) || N(0, I)) = -1/2 sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2)
-        kl_loss = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
-        kl_loss = ops.mean(ops.sum(kl_loss, axis=1))
-        return reconstruction_loss + kl_loss, reconstruction_loss, kl_loss  # -ELBO = reconstruction + KL
+        """Batch means of -ELBO = reconstruction + KL, and of its two terms."""
+        z_mean, z_log_var, z = self.encoder(data)   # (B, latent_dim) each
+        reconstruction = self.decoder(z)  # (B, 28, 28, 1), Bernoulli means
+        bce = keras.losses.binary_crossentropy(data, reconstruction)
+        reconstruction_loss = ops.mean(ops.sum(bce, axis=(1, 2)))  # -log p(x|h)
+        # KL(q || N(0, I)) = -1/2 sum_j (1 + log s_j^2 - mu_j^2 - s_j^2)
+        kl = -0.5 * (1 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+        kl_loss = ops.mean(ops.sum(kl, axis=1))
+        return reconstruction_loss + kl_loss, reconstruction_loss, kl_loss
 
-    def _report(self, total_loss, reconstruction_loss, kl_loss):
-        self.total_loss_tracker.update_state(total_loss)
-        self.reconstruction_loss_tracker.update_state(reconstruction_loss)
-        self.kl_loss_tracker.update_state(kl_loss)
-        return {
-            "loss": self.total_loss_tracker.result(),
-            "reconstruction_loss": self.reconstruction_loss_tracker.result(),
-            "kl_loss": self.kl_loss_tracker.result(),
-        }
+    def _report(self, *losses):
+        for tracker, loss in zip(self.trackers, losses):
+            tracker.update_state(loss)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
 
     def train_step(self, data):
-        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)       # fit(x) passes the images only
+        data, _, _ = keras.utils.unpack_x_y_sample_weight(data)  # images only
         with tf.GradientTape() as tape:
-            total_loss, reconstruction_loss, kl_loss = self.negative_elbo(data)
-        grads = tape.gradient(total_loss, self.trainable_weights)
+            losses = self.negative_elbo(data)     # (-ELBO, reconstruction, KL)
+        grads = tape.gradient(losses[0], self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        return self._report(total_loss, reconstruction_loss, kl_loss)
+        return self._report(*losses)
 
     def test_step(self, data):
         data, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self._report(*self.negative_elbo(data))
-
-
-vae = VAE(encoder, decoder)
-vae.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
 
 # %% [markdown]
 # ## Training
@@ -265,19 +282,26 @@ vae.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
 # itself when it finds one, and results there may differ in the last digits.
 
 # %%
+vae = VAE(encoder, decoder)
+vae.compile(optimizer=keras.optimizers.Adam(learning_rate=config.lr))
 start = time.perf_counter()
-history = vae.fit(x_train, epochs=config.num_epochs, batch_size=config.batch_size,
-                  validation_data=(x_test,), verbose=2)
+history = vae.fit(x_train, epochs=config.num_epochs,
+                  batch_size=config.batch_size, validation_data=(x_test,),
+                  verbose=2)
 train_time = time.perf_counter() - start
-print(f"trained {config.num_epochs} epoch(s) on {len(x_train):,} digits in {train_time:.0f} s")
+print(f"trained {config.num_epochs} epoch(s) on {len(x_train):,} digits "
+      f"in {train_time:.0f} s")
 
 # %%
+titles = [r"$-\mathcal{L}_{\mathrm{ELBO}}$",
+          r"reconstruction $-\log p_\theta(\mathbf{x} \mid \mathbf{h})$",
+          r"KL$(q_\phi(\mathbf{h} \mid \mathbf{x}) \,\|\, p(\mathbf{h}))$"]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-for ax, key, name in zip(axes, ["loss", "reconstruction_loss", "kl_loss"],
-                         [r"$-\mathcal{L}_{\mathrm{ELBO}}$", "reconstruction $-\\log p_\\theta(\\mathbf{x} \\mid \\mathbf{h})$",
-                          r"KL$(q_\phi(\mathbf{h} \mid \mathbf{x}) \,\|\, p(\mathbf{h}))$"]):
-    training_curves({"train": history.history[key], "test": history.history["val_" + key]},
-                    ax=ax, ylabel="nats per digit", title=name)
+for ax, key, title in zip(axes, ["loss", "reconstruction_loss", "kl_loss"],
+                          titles):
+    curves = {"train": history.history[key],
+              "test": history.history["val_" + key]}
+    training_curves(curves, ax=ax, ylabel="nats per digit", title=title)
 fig.tight_layout()
 plt.show()
 
@@ -285,7 +309,8 @@ plt.show()
 # **Figure.** The negative ELBO (left) and its two terms, per epoch: the average over the
 # epoch's training batches (taken while the model changes, so it lags behind), and the
 # value on the test digits after the epoch. The reconstruction term carries almost all of
-# the loss and is still falling after the last epoch; the KL term stays at a few nats: a
+# the loss and is still falling after the last epoch; the KL term stays at a few nats
+# ({glue:text}`test_kl:.2f` on the test digits at the end of this run): a
 # two-dimensional Gaussian code cannot hold much information about a digit. Each latent
 # coordinate the encoder uses costs a few nats of KL, so a step in the KL curve (if your
 # run shows one) is the moment the encoder starts to use its second coordinate. The gap
@@ -301,13 +326,18 @@ plt.show()
 # since samples are drawn from the prior; we will see how far it does.
 
 # %%
-z_mean_test, z_log_var_test, _ = encoder.predict(x_test, batch_size=500, verbose=0)
-ax = latent_scatter(z_mean_test, y_test, title=r"encoder means $\mu_\phi(\mathbf{x})$ of the test digits")
+z_mean_test, z_log_var_test, _ = encoder.predict(x_test, batch_size=500,
+                                                 verbose=0)
+ax = latent_scatter(z_mean_test, y_test, title=r"encoder means "
+                    r"$\mu_\phi(\mathbf{x})$ of the test digits")
 for radius in (1, 2):   # circles holding 39% and 86% of the prior's mass
-    ax.add_patch(plt.Circle((0, 0), radius, fill=False, ls="--", lw=1, color="k"))
+    ax.add_patch(plt.Circle((0, 0), radius, fill=False, ls="--", lw=1,
+                            color="k"))
 ax.set_aspect("equal")
 plt.show()
-print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_test)):.3f} "
+median_sd = genmod.glue("median_posterior_sd",
+                        float(np.median(np.exp(0.5 * z_log_var_test))))
+print(f"posterior standard deviations: median {median_sd:.3f} "
       "(the prior's is 1)")
 
 # %% [markdown]
@@ -315,15 +345,16 @@ print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_
 # never saw; dashed circles: radius 1 and 2, holding 39% and 86% of the prior's mass.
 # The classes form regions, some of them overlapping (digits that look alike share a
 # border). The posterior standard deviations printed below the plot are much smaller
-# than 1: each digit is pinned to a small patch of the plane. And the cloud does *not*
+# than 1 (their median is {glue:text}`median_posterior_sd:.3f` in this run): each
+# digit is pinned to a small patch of the plane. And the cloud does *not*
 # fill the prior: parts of the disc hold no digit at all. The ELBO does charge for this:
 # averaged over the data, the KL term is the information the code carries plus
 # $\KL{q_\phi(\h)}{p(\h)}$, the divergence of the *aggregate posterior*
 # $q_\phi(\h) = \E_{\x}[q_\phi(\h \mid \x)]$ from the prior ({doc}`theory`, after
 # {eq}`vae-elbo-terms`). But the charge for holes is small: if $q_\phi(\h)$ were the prior
-# restricted to a region of prior mass $\xi$, the divergence would be
-# $\log(1/\xi)$, only 0.5 nats per digit for $\xi = 0.6$, against reconstruction terms of
-# about 160 nats.
+# restricted to a region $R$ of prior probability $P_R$, the divergence would be
+# $\log(1/P_R)$, only 0.5 nats per digit for $P_R = 0.6$, against a reconstruction
+# term of {glue:text}`reconstruction_nll:.0f` nats per digit in this run.
 
 # %% [markdown]
 # ## The decoded manifold
@@ -337,10 +368,13 @@ print(f"posterior standard deviations: median {np.median(np.exp(0.5 * z_log_var_
 # of samples from the prior that come out as that class.
 
 # %%
-h_grid, quantiles = standard_normal_grid(config.grid_size)                # Phi^{-1}((j + 1/2) / n): equal prior mass per cell
-manifold = decoder.predict(h_grid, batch_size=500, verbose=0)       # (grid_size^2, 28, 28, 1)
+# Phi^{-1}((j + 1/2) / n): equal prior mass per cell
+h_grid, quantiles = standard_normal_grid(config.grid_size)
+# the decoder's Bernoulli means, (grid_size^2, 28, 28, 1)
+manifold = decoder.predict(h_grid, batch_size=500, verbose=0)
 ax = image_grid(manifold, nrow=config.grid_size)
-ax.set_title(f"decoder means on a {config.grid_size}x{config.grid_size} grid of standard-normal quantiles")
+ax.set_title(f"decoder means on a {config.grid_size}x{config.grid_size} "
+             "grid of standard-normal quantiles")
 plt.show()
 print("grid coordinates:", np.round(quantiles, 2))
 
@@ -364,10 +398,13 @@ print("grid coordinates:", np.round(quantiles, 2))
 
 # %%
 rng = np.random.default_rng(0)
-h_prior = rng.standard_normal((config.num_samples, config.latent_dim)).astype("float32")  # h ~ N(0, I)
-samples = decoder.predict(h_prior, batch_size=500, verbose=0)[..., 0]        # (n, 28, 28) in (0, 1)
+h_prior = rng.standard_normal((config.num_samples, config.latent_dim))
+h_prior = h_prior.astype("float32")                           # h ~ N(0, I)
+# (n, 28, 28) in (0, 1)
+samples = decoder.predict(h_prior, batch_size=500, verbose=0)[..., 0]
 ax = image_grid(samples[:100], nrow=10)
-ax.set_title(r"decoder means for $\mathbf{h} \sim \mathcal{N}(\mathbf{0}, \mathbf{I})$")
+ax.set_title(r"decoder means for "
+             r"$\mathbf{h} \sim \mathcal{N}(\mathbf{0}, \mathbf{I})$")
 plt.show()
 
 # %% [markdown]
@@ -381,21 +418,27 @@ plt.show()
 
 # %%
 tree = cKDTree(z_mean_test)
-gap_test = tree.query(z_mean_test, k=2)[0][:, 1]       # each test digit to its nearest other one
-gap_prior = tree.query(h_prior, k=1)[0]                # each prior draw to its nearest test digit
+# each test digit to its nearest other one
+gap_test = tree.query(z_mean_test, k=2)[0][:, 1]
+gap_prior = tree.query(h_prior, k=1)[0]  # each prior draw to its nearest digit
 threshold = np.quantile(gap_test, 0.99)
 hole_fraction = float(np.mean(gap_prior > threshold))
-print(f"{hole_fraction:.0%} of the prior draws are farther from every encoded test digit "
-      f"than 99% of the test digits are from their nearest neighbour ({threshold:.2f})")
+genmod.glue("hole_fraction", hole_fraction)
+print(f"{hole_fraction:.0%} of the prior draws are farther from every encoded "
+      f"test digit than 99% of the test digits are from their nearest "
+      f"neighbour ({threshold:.2f})")
 
 # %% [markdown]
-# Those draws decode to copies of the classes next to the holes, which the judge will
-# find over-represented.
+# In this run that is {glue:text}`hole_fraction:.0%` of the draws. They decode
+# to copies of the classes next to the holes, which the judge will find
+# over-represented.
 
 # %%
 start = time.perf_counter()
-judged = judge_samples(samples)   # TensorFlow is loaded, so the judge runs in a subprocess
+judged = judge_samples(samples)   # TensorFlow is loaded: judged in a subprocess
 print(f"judge took {time.perf_counter() - start:.0f} s")
+genmod.glue("frechet_distance", judged["frechet_distance"])
+genmod.glue("real_frechet_distance", judged["real_frechet_distance"])
 
 class_histogram(judged["class_histogram"], reference=y_test)
 plt.show()
@@ -420,18 +463,28 @@ plt.show()
 # {doc}`vae_mnist_torch`, which binarizes the digits. The importance-weighted bound of
 # {eq}`vae-iwae`, used there, would tighten this one.
 #
-# We also evaluate the final model on its training digits. Part of the difference between
+# We also evaluate the final model on its training digits (in this run
+# {glue:text}`train_elbo:.1f` nats per digit against {glue:text}`test_elbo:.1f`
+# on the test digits). Part of the difference between
 # the two numbers is overfitting; with the offline data, part is the data themselves: the
 # offline split takes digits 8,000 to 9,999 of the MNIST test set for testing, all from its
 # second half, written by high-school students (the first half by Census Bureau
 # employees) and known to be the less clean, harder one {cite}`lecun1998mnist`.
 
 # %%
-test_losses = vae.evaluate(x_test, batch_size=500, verbose=0, return_dict=True)
-train_losses = vae.evaluate(x_train, batch_size=500, verbose=0, return_dict=True)
-test_elbo, train_elbo = -test_losses["loss"], -train_losses["loss"]
-print(f"test ELBO: {test_elbo:.1f} nats per digit "
-      f"(reconstruction {-test_losses['reconstruction_loss']:.1f}, KL {test_losses['kl_loss']:.2f})")
+test_losses = vae.evaluate(x_test, batch_size=500, verbose=0,
+                           return_dict=True)
+train_losses = vae.evaluate(x_train, batch_size=500, verbose=0,
+                            return_dict=True)
+test_elbo = genmod.glue("test_elbo", -float(test_losses["loss"]))
+train_elbo = genmod.glue("train_elbo", -float(train_losses["loss"]))
+test_reconstruction = genmod.glue("test_reconstruction",
+                                  -float(test_losses["reconstruction_loss"]))
+test_kl = genmod.glue("test_kl", float(test_losses["kl_loss"]))
+genmod.glue("reconstruction_nll", -test_reconstruction)
+genmod.glue("kl_prototypes", float(np.exp(test_kl)))
+print(f"test ELBO: {test_elbo:.1f} nats per digit (reconstruction "
+      f"{test_reconstruction:.1f}, KL {test_kl:.2f})")
 print(f"training ELBO of the final model: {train_elbo:.1f} nats per digit")
 
 # %% [markdown]
@@ -443,15 +496,16 @@ print(f"training ELBO of the final model: {train_elbo:.1f} nats per digit")
 # %%
 metrics = {
     **judged,
-    "test_elbo": float(test_elbo),                                       # nats per test digit
-    "train_elbo": float(train_elbo),                                     # nats per training digit
-    "test_reconstruction": -float(test_losses["reconstruction_loss"]),   # E_q[log p(x|h)], nats
-    "test_kl": float(test_losses["kl_loss"]),                            # KL(q(h|x) || p(h)), nats
+    "test_elbo": test_elbo,                      # nats per test digit
+    "train_elbo": train_elbo,                    # nats per training digit
+    "test_reconstruction": test_reconstruction,  # E_q[log p(x|h)], nats
+    "test_kl": test_kl,                          # KL(q(h|x) || p(h)), nats
     "prior_hole_fraction": hole_fraction,
     "train_time_s": train_time,
 }   # the configuration is saved whole beside them
-folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images", value_range=(0, 1),
-                               config=config, device=device)
+folder = genmod.save_artifacts(NOTEBOOK, samples, metrics, kind="images",
+                               value_range=(0, 1), config=config,
+                               device=device)
 print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 
 # %% [markdown]
@@ -459,17 +513,20 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #
 # A two-dimensional latent space is a choice for *seeing*, not for generating: it lets us
 # draw the whole code, but every digit must be summarised by two numbers. The KL term,
-# the price of the information the code carries about a digit, stays near 6 nats, about
-# what it takes to pick one of a few hundred ($e^6 \approx 400$) prototypes. The decoder
+# the price of the information the code carries about a digit, is
+# {glue:text}`test_kl:.1f` nats in this run, about what it takes to pick one of
+# $e^{\mathrm{KL}} \approx$ {glue:text}`kl_prototypes:.0f` prototypes. The decoder
 # then averages over all the ways a digit with that code could be written, which is why
 # the samples are blurred and why classes that share a border in the plane (such as 4 and
 # 9, or 3, 5 and 8) blend. The holes between the encoded digits add over-represented
-# classes. Together they keep the Fréchet distance above far from the value for real
-# digits.
+# classes. Together they keep the Fréchet distance, {glue:text}`frechet_distance:.1f`
+# in this run, far from the value for real digits,
+# {glue:text}`real_frechet_distance:.1f`.
 #
 # More latent dimensions lift the limit of two numbers, but a model does not use them
 # just because they are there: with this encoder (its last hidden layer has 16 units) and
-# this short training, a 16-dimensional latent space gave us no better numbers
+# this short training, a 16-dimensional latent space gave no better numbers in a
+# reference run
 # (exercise {ref}`vae-ex-vae-mnist-tf-latent-dim`). The book's counterpart is the fully connected VAE
 # of {doc}`vae_mnist_torch`, with a 50-dimensional latent space trained for longer on
 # binarized digits: compare its KL term (the information its code carries), its samples
@@ -490,9 +547,12 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 #   in proportion to how often they occur.
 # - The ELBO charges little for holes in the aggregate posterior: the encoded digits can
 #   leave parts of the prior empty, and prior samples from there are copies of the
-#   neighbouring class.
+#   neighbouring class ({glue:text}`hole_fraction:.0%` of the prior's draws fall in
+#   holes in this run).
 # - Two latent dimensions give blurred samples whose classes follow the areas of their
-#   regions. A larger latent space can carry more about each digit, but only a model made
+#   regions (Fréchet distance {glue:text}`frechet_distance:.1f` here, test ELBO
+#   {glue:text}`test_elbo:.1f` nats per digit). A larger latent space can carry more
+#   about each digit, but only a model made
 #   and trained to use it does so; the KL term tells how much of the code is used.
 #
 # ## Exercises
@@ -505,24 +565,32 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # Compare with {eq}`vae-gaussian-kl-standard`.
 # ```
 #
-# ````{solution} vae-ex-vae-mnist-tf-kl
+# ```{solution} vae-ex-vae-mnist-tf-kl
 # :class: dropdown
 # The closed form gives
 # $-\tfrac12\big[(1 + \log 0.5 - 1 - 0.5) + (1 + \log 2 - 4 - 2)\big] \approx 2.75$ nats.
-#
-# ```python
-# from scipy.stats import norm
-# mu = np.array([[1.0, -2.0]], "float32"); log_var = np.log(np.array([[0.5, 2.0]], "float32"))
-# h = ops.convert_to_numpy(Sampling(seed=3)([np.repeat(mu, 100_000, 0), np.repeat(log_var, 100_000, 0)]))
-# log_q = norm.logpdf(h, loc=mu, scale=np.exp(0.5 * log_var)).sum(axis=1)
-# log_p = norm.logpdf(h).sum(axis=1)
-# print((log_q - log_p).mean(), -0.5 * np.sum(1 + log_var - mu**2 - np.exp(log_var)))
+# The cell below draws $10^5$ samples with the `Sampling` layer: the two agree
+# to within a few hundredths of a nat, about the Monte Carlo standard error of
+# the average (printed).
 # ```
-#
-# The two agree to within a few hundredths of a nat; the Monte Carlo standard error of the
-# average of $10^5$ draws is about 0.01 nats.
-# ````
-#
+
+# %% tags=["hide-input"]
+from scipy.stats import norm
+
+mu = np.array([[1.0, -2.0]], "float32")
+log_var = np.log(np.array([[0.5, 2.0]], "float32"))
+n_draws = 100_000
+h = Sampling(seed=3)([np.repeat(mu, n_draws, 0),
+                      np.repeat(log_var, n_draws, 0)])
+h = ops.convert_to_numpy(h)                       # h ~ q, (n_draws, 2)
+log_q = norm.logpdf(h, loc=mu, scale=np.exp(0.5 * log_var)).sum(axis=1)
+log_p = norm.logpdf(h).sum(axis=1)
+kl_mc, kl_se = (log_q - log_p).mean(), (log_q - log_p).std() / n_draws**0.5
+kl_exact = -0.5 * np.sum(1 + log_var - mu**2 - np.exp(log_var))
+print(f"Monte Carlo {kl_mc:.3f} +- {kl_se:.3f} nats, closed form "
+      f"{kl_exact:.3f} nats")
+
+# %% [markdown]
 # ```{exercise}
 # :label: vae-ex-vae-mnist-tf-latent-dim
 # Set `latent_dim = 16` in the configuration cell and run the notebook again. How do the KL
@@ -530,20 +598,16 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # shows the whole latent space, and how could you still look at a two-dimensional slice of it?
 # ```
 #
-# ````{solution} vae-ex-vae-mnist-tf-latent-dim
+# ```{solution} vae-ex-vae-mnist-tf-latent-dim
 # :class: dropdown
-# When we tried it (offline data, `book` scale) almost nothing improved: the KL term
+# In a reference run (offline data, `book` scale) almost nothing improved: the KL term
 # stayed near 6 nats, the test ELBO came out at about $-172$ nats instead of $-166$, the
 # Fréchet distance at about 580 instead of 470, and 0 still took over half of the
 # samples. A KL term that does not grow means the code carries no more information than
 # before: most of the 16 coordinates are unused, their posteriors sit on the prior for
 # every digit, cost no KL and tell the decoder nothing. Count the *active units*
-# {cite}`burda2016`, the coordinates whose posterior mean varies over the data:
-#
-# ```python
-# z_mean_test = encoder.predict(x_test, verbose=0)[0]
-# print((np.var(z_mean_test, axis=0) > 0.01).sum(), "of", config.latent_dim, "coordinates in use")
-# ```
+# {cite}`burda2016`, the coordinates whose posterior mean varies over the data, as
+# the cell below does for this notebook's model.
 #
 # Training longer, and widening the encoder's 16-unit dense layer, are the usual ways to
 # make a model use more of its code. The scatter plot shows only the first two of the 16
@@ -551,8 +615,14 @@ print(f"saved {len(samples)} samples and {len(metrics)} metrics to {folder}")
 # fills the other coordinates with zeros): a slice through the prior's centre, not the
 # whole space. To see the space, plot the two most active coordinates, or a
 # two-dimensional projection such as PCA of the encoder means.
-# ````
-#
+# ```
+
+# %% tags=["hide-input"]
+# z_mean_test: the encoder means of the test digits (latent-space cell)
+num_active = (np.var(z_mean_test, axis=0) > 0.01).sum()
+print(num_active, "of", config.latent_dim, "coordinates in use")
+
+# %% [markdown]
 # ```{exercise}
 # :label: vae-ex-vae-mnist-tf-beta
 # Multiply the KL term by a factor $\betaKL$ in `negative_elbo`, as the $\beta$-VAE does

@@ -9,6 +9,7 @@ from genmod.config import SCALES, Config, get_scale, get_threads, pick, reposito
 from genmod.artifacts import artifacts_dir, save_artifacts
 from genmod.data import load_mnist
 
+#: The package's version, written only here (code/pyproject.toml reads it).
 __version__ = "0.1.0"
 
 __all__ = [
@@ -50,7 +51,8 @@ def glue(name: str, value, *, display: bool = False):
     import re
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ValueError(f"glue name must be lower-case letters, digits and underscores, got {name!r}")
+        raise ValueError("glue name must be lower-case letters, digits and underscores, "
+                         f"got {name!r}")
     try:
         from myst_nb import glue as _glue
     except ImportError:  # Colab without MyST-NB: the prose's numbers are the book's

@@ -141,7 +141,8 @@ METRIC_UNITS = {
     "median_specific_heat_ratio": "fraction (C / C_exact)",
     "positive_magnetisation_fraction": "fraction of lattices per temperature",
     # the RBMs of Ising configurations (book/physics/ising_rbm_torch)
-    "max_rel_error_energy_away_from_tc": "fraction (over temperatures with |T - T_c| > away_from_tc)",
+    "max_rel_error_energy_away_from_tc":
+        "fraction (over temperatures with |T - T_c| > away_from_tc)",
     "away_from_tc": "J/k_B",
     # the VAE of Ising configurations (book/physics/ising_vae_torch)
     "latent_magnetisation_correlation": "dimensionless (Pearson correlation)",
@@ -156,7 +157,8 @@ METRIC_UNITS = {
     "elbo_num_test_digits": "digits",
     "elbo_num_time_steps": "time steps per digit",
     "simple_loss": "squared noise error per dimension",
-    "eps_relative_error": "fraction (mean squared error over the mean square of the exact noise prediction)",
+    "eps_relative_error":
+        "fraction (mean squared error over the mean square of the exact noise prediction)",
     "network_evaluations": "network evaluations per sample",
     "sampling_time_s": "s",
     # cost
@@ -295,11 +297,13 @@ def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
             raise ValueError(f"spins must be square lattices of shape (N, L, L), got {x.shape}")
         if not np.isin(x, (-1, 1)).all():
             bad = np.unique(x[~np.isin(x, (-1, 1))])[:5]
-            raise ValueError(f"spins must be exactly -1 or +1; found {bad.tolist()} (map {{0, 1}} with 2 s - 1 first)")
+            raise ValueError(f"spins must be exactly -1 or +1; found {bad.tolist()} "
+                             "(map {0, 1} with 2 s - 1 first)")
         return x.astype(np.int8)
     x = x.astype(np.float32)
     if not np.isfinite(x).all():
-        raise ValueError(f"{kind} must be finite; found {int((~np.isfinite(x)).sum())} NaN or infinite values")
+        raise ValueError(f"{kind} must be finite; found {int((~np.isfinite(x)).sum())} NaN or "
+                         "infinite values")
     if kind == "images":
         if x.ndim != 3:
             raise ValueError(
@@ -307,7 +311,8 @@ def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
                 "x.reshape(-1, 28, 28) for flat MNIST digits or x[:, 0] for (N, 1, H, W)"
             )
         if value_range is None:
-            raise ValueError("images need value_range=(lo, hi), e.g. (0, 1), or (-1, 1) for a tanh generator")
+            raise ValueError("images need value_range=(lo, hi), e.g. (0, 1), or (-1, 1) for a "
+                             "tanh generator")
         lo, hi = map(float, value_range)
         if not lo < hi:
             raise ValueError(f"value_range must have lo < hi, got {value_range}")
@@ -319,7 +324,8 @@ def check_samples(samples, kind: str, value_range=None) -> np.ndarray:
             )
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0)  # only the rounding slack is clipped
     if x.ndim != 2:
-        raise ValueError(f"{kind} must have shape (N, {'d' if kind == 'points' else 'n'}), got {x.shape}")
+        axis = "d" if kind == "points" else "n"
+        raise ValueError(f"{kind} must have shape (N, {axis}), got {x.shape}")
     return x
 
 
@@ -385,7 +391,8 @@ def check_record(record: dict) -> list[str]:
     among them.
     """
     problems = []
-    required = ("schema_version", "notebook", "scale", "device", "data", "config", "samples", "metrics", "units")
+    required = ("schema_version", "notebook", "scale", "device", "data", "config", "samples",
+                "metrics", "units")
     missing = [k for k in required if k not in record]
     if missing:
         return [f"missing keys {missing}"]

@@ -2,8 +2,8 @@ r"""Checkpoints: models trained by a notebook's own code, keyed by its configura
 
 Where live training on a CPU cannot reach a result inside the ``book`` budget, a
 notebook trains live for its budget *and* loads a model that its own code trained
-at a longer scale (DEVELOPERS.md, "Honest scales"). This module files such models
-by the notebook's name and a hash of the configuration that trained them, each
+at a longer scale (``CONTRIBUTING.md``, "A notebook", Checkpoints). This module files
+such models by the notebook's name and a hash of the configuration that trained them, each
 with its provenance beside it, so that a checkpoint is used only for the exact
 configuration that made it.
 
@@ -75,8 +75,9 @@ class Checkpoint:
     def describe(self) -> str:
         p = self.provenance
         return (
-            f"checkpoint {self.path.name}: made with `{p.get('command')}` at scale {p.get('scale')!r} "
-            f"on {p.get('device')} in {p.get('train_time_s', float('nan')):.0f} s; reached {p.get('metrics')}"
+            f"checkpoint {self.path.name}: made with `{p.get('command')}` at scale "
+            f"{p.get('scale')!r} on {p.get('device')} in "
+            f"{p.get('train_time_s', float('nan')):.0f} s; reached {p.get('metrics')}"
         )
 
 
@@ -94,7 +95,8 @@ def committed_dir(notebook: str) -> Path | None:
     return sources[0].parent / "checkpoints" if sources else None
 
 
-def find_checkpoint(notebook: str, config: Config | dict, *, folder: Path | None = None) -> Checkpoint | None:
+def find_checkpoint(notebook: str, config: Config | dict, *,
+                    folder: Path | None = None) -> Checkpoint | None:
     r"""The checkpoint of ``notebook`` for exactly this configuration, if there is one.
 
     Args:
@@ -130,7 +132,8 @@ def find_checkpoint(notebook: str, config: Config | dict, *, folder: Path | None
     return Checkpoint(path, provenance)
 
 
-def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path], None], *, provenance: dict,
+def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path], None], *,
+                    provenance: dict,
                     folder: Path | None = None, suffix: str = ".pt",
                     max_bytes: int | None = MAX_COMMITTED_BYTES) -> Checkpoint:
     r"""Write a checkpoint and its provenance.
@@ -158,11 +161,12 @@ def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path]
     if missing:
         raise ValueError(f"provenance must say {list(PROVENANCE_KEYS)}; missing {missing}")
     if provenance["scale"] not in SCALES:
-        raise ValueError(f"provenance['scale'] must be the scale the notebook ran at, one of {SCALES}; "
-                         f"got {provenance['scale']!r}")
+        raise ValueError("provenance['scale'] must be the scale the notebook ran at, one of "
+                         f"{SCALES}; got {provenance['scale']!r}")
     folder = committed_dir(notebook) if folder is None else Path(folder)
     if folder is None:
-        raise ValueError(f"no folder for {notebook}'s checkpoints: pass folder= (outside a checkout of the book)")
+        raise ValueError(f"no folder for {notebook}'s checkpoints: pass folder= (outside a "
+                         "checkout of the book)")
     folder.mkdir(parents=True, exist_ok=True)
     key = config_key(config)
     path = folder / f"{notebook}-{key}{suffix}"
@@ -171,7 +175,8 @@ def save_checkpoint(notebook: str, config: Config | dict, write: Callable[[Path]
     size = tmp.stat().st_size
     if max_bytes is not None and size > max_bytes:
         tmp.unlink()
-        raise ValueError(f"checkpoint of {size / 2**20:.1f} MiB is larger than {max_bytes / 2**20:.1f} MiB")
+        raise ValueError(f"checkpoint of {size / 2**20:.1f} MiB is larger than "
+                         f"{max_bytes / 2**20:.1f} MiB")
     tmp.replace(path)
     settings = config.as_dict() if isinstance(config, Config) else dict(config)
     record = {

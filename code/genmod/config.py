@@ -112,7 +112,8 @@ def get_threads() -> int:
     if value < 1:
         raise ValueError(
             f"GENMOD_THREADS={raw!r} is not a positive integer: set it to the number of CPU "
-            f"threads to use, e.g. `export GENMOD_THREADS=2`, or unset it (default {DEFAULT_THREADS})"
+            "threads to use, e.g. `export GENMOD_THREADS=2`, or unset it "
+            f"(default {DEFAULT_THREADS})"
         )
     return value
 
@@ -171,8 +172,13 @@ def describe_env_path(name: str) -> str:
     if Path(raw).expanduser().is_absolute():
         return f"{name}={raw!r} (absolute) -> {resolved}"
     root = repository_root()
-    base = f"the repository root {root}" if root is not None else f"the working directory {Path.cwd()} (no repository root above it)"
-    note = f", not the working directory {Path.cwd().resolve()}" if root is not None and root != Path.cwd().resolve() else ""
+    if root is not None:
+        base = f"the repository root {root}"
+    else:
+        base = f"the working directory {Path.cwd()} (no repository root above it)"
+    note = ""
+    if root is not None and root != Path.cwd().resolve():
+        note = f", not the working directory {Path.cwd().resolve()}"
     return f"{name}={raw!r} (relative: resolved against {base}{note}) -> {resolved}"
 
 
@@ -221,10 +227,12 @@ class Config:
         settings = object.__getattribute__(self, "_settings")
         if name in settings:
             return settings[name]
-        raise AttributeError(f"the configuration has no setting {name!r}; it has {sorted(settings)}")
+        raise AttributeError(f"the configuration has no setting {name!r}; "
+                             f"it has {sorted(settings)}")
 
     def __setattr__(self, name, value):
-        raise TypeError(f"a Config cannot be changed after it is built (tried to set {name!r}); edit the configuration cell")
+        raise TypeError(f"a Config cannot be changed after it is built (tried to set {name!r}); "
+                        "edit the configuration cell")
 
     def __contains__(self, name) -> bool:
         return name in self._settings
@@ -254,7 +262,8 @@ class Config:
         settings = object.__getattribute__(self, "_settings")
         unknown = [n for n in names if n not in settings]
         if unknown:
-            raise AttributeError(f"the configuration has no setting {unknown}; it has {sorted(settings)}")
+            raise AttributeError(f"the configuration has no setting {unknown}; "
+                                 f"it has {sorted(settings)}")
         return Config(**{**{n: settings[n] for n in names}, **changes})
 
     def as_dict(self) -> dict:

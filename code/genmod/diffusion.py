@@ -1,13 +1,14 @@
-r"""Diffusion models in PyTorch: noise schedules, the forward process, its posterior, losses, samplers, the ELBO.
+r"""Diffusion models in PyTorch: noise schedules, the forward process, its posterior, losses,
+samplers, the ELBO.
 
 The equations are in ``book/diffusion/theory.md`` (labels in the docstrings). Notation
 (``book/notation.md``): data :math:`\x_0 \in \R^d`, noised variables :math:`\x_t`,
 :math:`t = 1, \dots, N`; the encoder of the variational diffusion model is
 :math:`q(\x_t \mid \x_{t-1}) = \N(\sqrt{\alpha_t}\,\x_{t-1}, (1-\alpha_t)\I)` and
-:math:`\abar_t = \prod_{s \le t} \alpha_s`. Ho et al. (2020) write :math:`T` for the number of steps :math:`N` (the book keeps
-:math:`T` for the temperature) and :math:`\beta_t`
-for the noise variance :math:`1 - \alpha_t`; the book keeps :math:`\beta` for the
-inverse temperature and writes :math:`1 - \alpha_t`.
+:math:`\abar_t = \prod_{t' \le t} \alpha_{t'}`. Ho et al. (2020) write :math:`T` for the number
+of steps :math:`N` (the book keeps :math:`T` for the temperature) and :math:`\beta_t` for the
+noise variance :math:`1 - \alpha_t`; the book keeps :math:`\beta` for the inverse temperature
+and writes :math:`1 - \alpha_t`. In code the number of steps is ``num_steps``.
 
 Indexing: a schedule holds ``N + 1`` values indexed by the time step, with the
 convention :math:`\alpha_0 = \abar_0 = 1` (no noise at :math:`t = 0`), so that
@@ -34,11 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from genmod.vae import gaussian_kl
+
 __all__ = [
     "NoiseSchedule", "linear_schedule", "cosine_schedule",
-    "q_mean_var", "q_sample", "forward_chain", "posterior_mean_var", "gaussian_kl",
+    "q_mean_var", "q_sample", "forward_chain", "posterior_mean_var",
     "x0_from_eps", "eps_from_x0", "score_from_eps", "eps_from_score", "reverse_mean", "reverse_var",
-    "simple_loss", "denoising_matching_kl", "prior_kl", "discretized_gaussian_log_likelihood",
+    "simple_loss", "heldout_simple_loss", "denoising_matching_kl", "prior_kl",
+    "discretized_gaussian_log_likelihood",
     "elbo_terms", "elbo_three_terms", "bits_per_dim",
     "ancestral_sample", "sampling_times", "ddim_sample", "probability_flow_sample",
     "noised_mixture", "mixture_score", "mixture_optimal_eps", "mixture_eps_fn",
@@ -47,7 +51,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class NoiseSchedule:
-    r"""A variance-preserving noise schedule :math:`\alpha_1, \dots, \alpha_N` (book {eq}`diffusion-encoder`).
+    r"""A variance-preserving noise schedule :math:`\alpha_1, \dots, \alpha_N`.
+
+    Equation {eq}`diffusion-encoder`.
 
     Attributes:
         alpha: float64 tensor of shape ``(N + 1,)``, ``alpha[0] = 1`` by convention and
@@ -55,8 +61,10 @@ class NoiseSchedule:
 
     Derived (float64, shape ``(N + 1,)``, indexed by ``t``):
 
-    - ``alpha_bar`` :math:`\abar_t = \prod_{s=1}^t \alpha_s` ({eq}`diffusion-q-xt-x0`), with ``alpha_bar[0] = 1``;
-    - ``snr`` :math:`\mathrm{SNR}(t) = \abar_t / (1 - \abar_t)` ({eq}`diffusion-snr`), ``inf`` at ``t = 0``;
+    - ``alpha_bar`` :math:`\abar_t = \prod_{t'=1}^t \alpha_{t'}` ({eq}`diffusion-q-xt-x0`), with
+      ``alpha_bar[0] = 1``;
+    - ``snr`` :math:`\mathrm{SNR}(t) = \abar_t / (1 - \abar_t)` ({eq}`diffusion-snr`), ``inf`` at
+      ``t = 0``;
     - ``posterior_var`` :math:`\tilde\sigma_t^2 = (1-\alpha_t)(1-\abar_{t-1})/(1-\abar_t)`
       ({eq}`diffusion-posterior`), ``0`` at ``t = 0`` and ``t = 1``.
 
@@ -69,10 +77,12 @@ class NoiseSchedule:
     def __post_init__(self):
         a = self.alpha
         if not isinstance(a, torch.Tensor) or a.dim() != 1 or len(a) < 2:
-            raise ValueError(f"alpha must be a 1-D tensor of N + 1 >= 2 values, got {type(a).__name__} "
+            raise ValueError(f"alpha must be a 1-D tensor of N + 1 >= 2 values, got "
+                             f"{type(a).__name__} "
                              f"{tuple(a.shape) if isinstance(a, torch.Tensor) else ''}")
         if float(a[0]) != 1.0 or not bool(((a[1:] > 0) & (a[1:] < 1)).all()):
-            raise ValueError("alpha[0] must be 1 (no noise at t = 0) and alpha[1:] must lie in (0, 1)")
+            raise ValueError("alpha[0] must be 1 (no noise at t = 0) and alpha[1:] must lie "
+                             "in (0, 1)")
         object.__setattr__(self, "alpha", a.to(torch.float64))
 
     @property
@@ -106,12 +116,16 @@ class NoiseSchedule:
         if not isinstance(t, torch.Tensor) or t.dtype.is_floating_point or t.dtype == torch.bool:
             raise ValueError(f"time steps must be an integer tensor, got {t!r}")
         if t.numel() and (int(t.min()) < low or int(t.max()) > self.num_steps):
-            raise ValueError(f"time steps must lie in {low}..{self.num_steps}, got {int(t.min())}..{int(t.max())}")
+            raise ValueError(f"time steps must lie in {low}..{self.num_steps}, got "
+                             f"{int(t.min())}..{int(t.max())}")
         return t.long()
 
 
-def linear_schedule(num_steps: int = 1000, noise_start: float = 1e-4, noise_end: float = 0.02) -> NoiseSchedule:
-    r"""The linear schedule of Ho et al. (2020): :math:`1 - \alpha_t` rises linearly from ``noise_start`` to ``noise_end``.
+def linear_schedule(num_steps: int = 1000, noise_start: float = 1e-4,
+                    noise_end: float = 0.02) -> NoiseSchedule:
+    r"""The linear schedule of Ho et al. (2020): :math:`1 - \alpha_t` rises linearly.
+
+    From ``noise_start`` to ``noise_end``:
 
     .. math:: 1 - \alpha_t = a + \frac{t - 1}{N - 1}(b - a), \quad t = 1, \dots, N,
 
@@ -142,8 +156,12 @@ def linear_schedule(num_steps: int = 1000, noise_start: float = 1e-4, noise_end:
     return NoiseSchedule(torch.cat([torch.ones(1, dtype=torch.float64), 1 - noise]))
 
 
-def cosine_schedule(num_steps: int = 1000, s: float = 0.008, max_noise: float = 0.999) -> NoiseSchedule:
-    r"""The cosine schedule of Nichol & Dhariwal (2021): :math:`\abar_t = f(t)/f(0)`, :math:`f(t) = \cos^2\!\big(\frac{t/N + s}{1 + s}\frac{\pi}{2}\big)`.
+def cosine_schedule(num_steps: int = 1000, s: float = 0.008,
+                    max_noise: float = 0.999) -> NoiseSchedule:
+    r"""The cosine schedule of Nichol & Dhariwal (2021): :math:`\abar_t = f(t)/f(0)`.
+
+    Here :math:`f(t) = \cos^2\!\big(\frac{t/N + s}{1 + s}\frac{\pi}{2}\big)` (the book writes the
+    offset :math:`s` = 0.008 as a number).
 
     Then :math:`\alpha_t = \abar_t / \abar_{t-1}`, with :math:`1 - \alpha_t` clipped at
     ``max_noise`` as in the paper (it would reach 1 at :math:`t = N`).
@@ -180,7 +198,9 @@ def cosine_schedule(num_steps: int = 1000, s: float = 0.008, max_noise: float = 
 # --------------------------------------------------------------------------------------------
 
 def _at(values: torch.Tensor, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    r"""``values[t]`` reshaped to ``(B, 1, ..., 1)`` to broadcast against ``x`` (B, ...), in ``x``'s dtype and device."""
+    r"""``values[t]`` reshaped to ``(B, 1, ..., 1)`` to broadcast against ``x`` (B, ...).
+
+    In ``x``'s dtype and on its device."""
     out = values.to(x.device)[t.to(x.device)].to(x.dtype)
     return out.view(-1, *([1] * (x.dim() - 1)))
 
@@ -189,11 +209,14 @@ def _check_batch(name: str, x: torch.Tensor, t: torch.Tensor):
     if not isinstance(x, torch.Tensor) or x.dim() < 1 or not x.dtype.is_floating_point:
         raise ValueError(f"{name} must be a floating-point tensor of shape (B, ...), got {x!r:.80}")
     if t.shape != (x.shape[0],):
-        raise ValueError(f"time steps must have shape (B,) = ({x.shape[0]},) to match {name}, got {tuple(t.shape)}")
+        raise ValueError(f"time steps must have shape (B,) = ({x.shape[0]},) to match {name}, "
+                         f"got {tuple(t.shape)}")
 
 
 def q_mean_var(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule):
-    r"""Mean and variance of :math:`q(\x_t \mid \x_0) = \N(\sqrt{\abar_t}\,\x_0, (1 - \abar_t)\I)` ({eq}`diffusion-q-xt-x0`).
+    r"""Mean and variance of :math:`q(\x_t \mid \x_0) = \N(\sqrt{\abar_t}\,\x_0, (1 - \abar_t)\I)`.
+
+    Equation {eq}`diffusion-q-xt-x0`.
 
     Args:
         x0: data, float tensor of shape ``(B, ...)``.
@@ -212,9 +235,13 @@ def q_mean_var(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule):
     return ab.sqrt() * x0, 1 - ab
 
 
-def q_sample(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule, *, eps: torch.Tensor | None = None,
+def q_sample(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule, *,
+             eps: torch.Tensor | None = None,
              generator: torch.Generator | None = None):
-    r"""Draw :math:`\x_t = \sqrt{\abar_t}\,\x_0 + \sqrt{1-\abar_t}\,\epsilon`, :math:`\epsilon \sim \N(0, \I)` ({eq}`diffusion-q-xt-x0`).
+    r"""Draw :math:`\x_t = \sqrt{\abar_t}\,\x_0 + \sqrt{1-\abar_t}\,\epsilon`, :math:`\epsilon`
+    standard normal.
+
+    Equation {eq}`diffusion-q-xt-x0`.
 
     Args:
         x0: data, float tensor ``(B, ...)``.
@@ -237,9 +264,12 @@ def q_sample(x0: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule, *, eps:
     return mean + var.sqrt() * eps, eps
 
 
-def forward_chain(x0: torch.Tensor, schedule: NoiseSchedule, *, generator: torch.Generator | None = None,
+def forward_chain(x0: torch.Tensor, schedule: NoiseSchedule, *,
+                  generator: torch.Generator | None = None,
                   keep: bool = False):
-    r"""Run the encoder :math:`q(\x_t \mid \x_{t-1}) = \N(\sqrt{\alpha_t}\,\x_{t-1}, (1-\alpha_t)\I)` step by step ({eq}`diffusion-encoder`).
+    r"""Run the encoder :math:`q(\x_t \mid \x_{t-1})` step by step ({eq}`diffusion-encoder`).
+
+    Each step draws from :math:`\N(\sqrt{\alpha_t}\,\x_{t-1}, (1-\alpha_t)\I)`.
 
     The slow way to reach :math:`\x_N`, one Gaussian step at a time; the tests check it
     against the closed form :func:`q_sample`.
@@ -265,7 +295,8 @@ def forward_chain(x0: torch.Tensor, schedule: NoiseSchedule, *, generator: torch
     return torch.stack(path) if keep else x
 
 
-def posterior_mean_var(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, schedule: NoiseSchedule):
+def posterior_mean_var(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor,
+                       schedule: NoiseSchedule):
     r"""Mean and variance of :math:`q(\x_{t-1} \mid \x_t, \x_0)` ({eq}`diffusion-posterior`).
 
     .. math::
@@ -290,25 +321,12 @@ def posterior_mean_var(x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, sche
     t = schedule.check_t(t)
     _check_batch("xt", xt, t)
     if x0.shape != xt.shape:
-        raise ValueError(f"x0 and xt must have the same shape, got {tuple(x0.shape)} and {tuple(xt.shape)}")
+        raise ValueError(f"x0 and xt must have the same shape, got {tuple(x0.shape)} and "
+                         f"{tuple(xt.shape)}")
     a, ab = _at(schedule.alpha, t, xt), _at(schedule.alpha_bar, t, xt)
     ab_prev = _at(schedule.alpha_bar, t - 1, xt)
     mean = ab_prev.sqrt() * (1 - a) / (1 - ab) * x0 + a.sqrt() * (1 - ab_prev) / (1 - ab) * xt
     return mean, (1 - a) * (1 - ab_prev) / (1 - ab)
-
-
-def gaussian_kl(mean1, var1, mean2, var2) -> torch.Tensor:
-    r"""Elementwise :math:`\KL{\N(\mu_1, \sigma_1^2)}{\N(\mu_2, \sigma_2^2)}` in nats ({eq}`diffusion-gaussian-kl`).
-
-    .. math:: \tfrac12\Big(\log\frac{\sigma_2^2}{\sigma_1^2} + \frac{\sigma_1^2 + (\mu_1-\mu_2)^2}{\sigma_2^2} - 1\Big)
-
-    Arguments broadcast against each other; variances must be positive. Sum the result over
-    the data dimensions for an isotropic Gaussian.
-    """
-    var1, var2 = torch.as_tensor(var1), torch.as_tensor(var2)
-    if (var1 <= 0).any() or (var2 <= 0).any():
-        raise ValueError("variances must be positive")
-    return 0.5 * (torch.log(var2 / var1) + (var1 + (mean1 - mean2) ** 2) / var2 - 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,35 +334,48 @@ def gaussian_kl(mean1, var1, mean2, var2) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 
 def x0_from_eps(xt, eps, t, schedule: NoiseSchedule):
-    r""":math:`\hat\x_0 = (\x_t - \sqrt{1-\abar_t}\,\epsilon)/\sqrt{\abar_t}`, the inverse of {eq}`diffusion-q-xt-x0`. ``t`` in ``1..N``."""
+    r""":math:`\hat\x_0 = (\x_t - \sqrt{1-\abar_t}\,\epsilon)/\sqrt{\abar_t}`.
+
+    The inverse of {eq}`diffusion-q-xt-x0`. ``t`` in ``1..N``."""
     t = schedule.check_t(t)
     ab = _at(schedule.alpha_bar, t, xt)
     return (xt - (1 - ab).sqrt() * eps) / ab.sqrt()
 
 
 def eps_from_x0(xt, x0, t, schedule: NoiseSchedule):
-    r""":math:`\epsilon = (\x_t - \sqrt{\abar_t}\,\x_0)/\sqrt{1-\abar_t}`, the noise that turns ``x0`` into ``xt``. ``t`` in ``1..N``."""
+    r""":math:`\epsilon = (\x_t - \sqrt{\abar_t}\,\x_0)/\sqrt{1-\abar_t}`.
+
+    The noise that turns ``x0`` into ``xt``. ``t`` in ``1..N``."""
     t = schedule.check_t(t)
     ab = _at(schedule.alpha_bar, t, xt)
     return (xt - ab.sqrt() * x0) / (1 - ab).sqrt()
 
 
 def score_from_eps(eps, t, schedule: NoiseSchedule):
-    r"""Tweedie ({eq}`diffusion-tweedie-score`): :math:`\nabla_{\x_t}\log q(\x_t) = -\E[\epsilon \mid \x_t]/\sqrt{1-\abar_t}`. ``t`` in ``1..N``."""
+    r"""Tweedie ({eq}`diffusion-tweedie-score`): the score from the noise prediction.
+
+    :math:`\nabla_{\x_t}\log q(\x_t) = -\E[\epsilon \mid \x_t]/\sqrt{1-\abar_t}`. ``t`` in ``1..N``.
+    """
     t = schedule.check_t(t)
     return -eps / _at(schedule.alpha_bar, t, eps).neg().add(1).sqrt()
 
 
 def eps_from_score(score, t, schedule: NoiseSchedule):
-    r"""The inverse of :func:`score_from_eps`: :math:`\epsilon = -\sqrt{1-\abar_t}\,\nabla\log q(\x_t)`. ``t`` in ``1..N``."""
+    r"""The inverse of :func:`score_from_eps`.
+
+    :math:`\epsilon = -\sqrt{1-\abar_t}\,\nabla\log q(\x_t)`. ``t`` in ``1..N``."""
     t = schedule.check_t(t)
     return -score * _at(schedule.alpha_bar, t, score).neg().add(1).sqrt()
 
 
 def reverse_mean(xt, t, eps_pred, schedule: NoiseSchedule):
-    r"""Mean of :math:`p_\theta(\x_{t-1} \mid \x_t)` in the noise parameterisation ({eq}`diffusion-eps-mean`).
+    r"""Mean of :math:`p_\theta(\x_{t-1} \mid \x_t)` in the noise parameterisation.
 
-    .. math:: \mu_\theta(\x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(\x_t - \frac{1-\alpha_t}{\sqrt{1-\abar_t}}\,\epsilon_\theta(\x_t, t)\Big)
+    Equation {eq}`diffusion-eps-mean`:
+
+    .. math::
+        \mu_\theta(\x_t, t) = \frac{1}{\sqrt{\alpha_t}}\Big(\x_t
+          - \frac{1-\alpha_t}{\sqrt{1-\abar_t}}\,\epsilon_\theta(\x_t, t)\Big)
 
     It is the posterior mean :func:`posterior_mean_var` with :math:`\x_0` replaced by
     :func:`x0_from_eps`. ``t`` in ``1..N``; tensors ``(B, ...)``.
@@ -358,14 +389,16 @@ def reverse_mean(xt, t, eps_pred, schedule: NoiseSchedule):
 
 
 def reverse_var(schedule: NoiseSchedule, kind: str = "posterior") -> torch.Tensor:
-    r"""The fixed variances :math:`\sigma_t^2` of :math:`p_\theta(\x_{t-1} \mid \x_t)`, float64 ``(N + 1,)`` indexed by ``t``.
+    r"""The fixed variances :math:`\sigma_t^2` of :math:`p_\theta(\x_{t-1} \mid \x_t)`.
+
+    Float64 ``(N + 1,)``, indexed by ``t``.
 
     Args:
         schedule: the noise schedule.
         kind: ``"posterior"``: :math:`\sigma_t^2 = \tilde\sigma_t^2` ({eq}`diffusion-posterior`) for
             :math:`t \ge 2`, and :math:`1 - \alpha_1` at :math:`t = 1` (where
-            :math:`\tilde\sigma_1^2 = 0`); ``"noise"``: :math:`\sigma_t^2 = 1 - \alpha_t` (Ho et al.'s
-            :math:`\beta_t`). Index 0 holds 0.
+            :math:`\tilde\sigma_1^2 = 0`); ``"noise"``: :math:`\sigma_t^2 = 1 - \alpha_t`
+            (Ho et al.'s :math:`\beta_t`). Index 0 holds 0.
 
     Raises:
         ValueError: on another ``kind``.
@@ -386,24 +419,63 @@ def reverse_var(schedule: NoiseSchedule, kind: str = "posterior") -> torch.Tenso
 # --------------------------------------------------------------------------------------------
 
 def simple_loss(eps_pred: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    r"""Ho et al.'s simplified loss {eq}`diffusion-simple-loss`: :math:`\lVert\epsilon - \epsilon_\theta\rVert^2`, averaged over every element.
+    r"""Ho et al.'s simplified loss {eq}`diffusion-simple-loss`, averaged over every element.
+
+    :math:`\lVert\epsilon - \epsilon_\theta\rVert^2` per element.
 
     Raises:
         ValueError: if the shapes differ (nothing is broadcast).
     """
     if eps_pred.shape != eps.shape:
-        raise ValueError(f"eps_pred {tuple(eps_pred.shape)} and eps {tuple(eps.shape)} must have the same shape")
+        raise ValueError(f"eps_pred {tuple(eps_pred.shape)} and eps {tuple(eps.shape)} must "
+                         "have the same shape")
     return ((eps_pred - eps) ** 2).mean()
 
 
-def denoising_matching_kl(x0, xt, t, eps_pred, schedule: NoiseSchedule, *, var_kind: str = "posterior"):
-    r"""Per example :math:`\KL{q(\x_{t-1} \mid \x_t, \x_0)}{p_\theta(\x_{t-1} \mid \x_t)}` in nats, for ``t`` in ``2..N`` ({eq}`diffusion-denoising-kl`).
+@torch.no_grad()
+def heldout_simple_loss(eps_fn, x0: torch.Tensor, schedule: NoiseSchedule, *,
+                        seed: int = 0) -> float:
+    r"""The simplified loss {eq}`diffusion-simple-loss` on fixed data, one fixed t and noise each.
 
-    With :math:`p_\theta = \N(\mu_\theta, \sigma_t^2 \I)`, :math:`\mu_\theta` from :func:`reverse_mean`
-    and :math:`\sigma_t^2` from :func:`reverse_var`, this is
-    :math:`\frac{d}{2}\big(\log\frac{\sigma_t^2}{\tilde\sigma_t^2} + \frac{\tilde\sigma_t^2}{\sigma_t^2} - 1\big)
-    + \frac{1}{2\sigma_t^2}\frac{(1-\alpha_t)^2}{(1-\abar_t)\alpha_t}\lVert\epsilon - \epsilon_\theta\rVert^2`
-    ({eq}`diffusion-kl-eps`), computed here from the two Gaussians.
+    The time steps :math:`t \sim \mathcal U\{1, \dots, N\}` (shape ``(B,)``), then the noise
+    :math:`\epsilon` (like ``x0``), come from one CPU ``torch.Generator`` seeded with ``seed``, so
+    the value is deterministic on a CPU: a checkpoint records it, and a test reproduces it.
+
+    Args:
+        eps_fn: ``eps_fn(xt, t)`` returns :math:`\epsilon_\theta(\x_t, t)` (a model in eval mode).
+        x0: held-out data, float32 tensor ``(B, ...)``, on the model's device.
+        schedule: the noise schedule.
+        seed: the seed of the draws.
+
+    Returns:
+        :math:`\frac{1}{B d}\sum \lVert\epsilon - \epsilon_\theta(\x_t, t)\rVert^2`, a float.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    t = torch.randint(1, schedule.num_steps + 1, (len(x0),), generator=gen)
+    eps = torch.randn(x0.shape, generator=gen)
+    ab = schedule.alpha_bar.float()[t].view(-1, *([1] * (x0.dim() - 1)))
+    xt = ab.sqrt() * x0.cpu() + (1 - ab).sqrt() * eps                # x_t ~ q(x_t | x_0)
+    eps_pred = eps_fn(xt.to(x0.device), t.to(x0.device)).cpu()
+    return float(((eps_pred - eps) ** 2).mean())
+
+
+def denoising_matching_kl(x0, xt, t, eps_pred, schedule: NoiseSchedule, *,
+                          var_kind: str = "posterior"):
+    r"""Per example :math:`\KL{q(\x_{t-1} \mid \x_t, \x_0)}{p_\theta(\x_{t-1} \mid \x_t)}`, nats.
+
+    For ``t`` in ``2..N`` ({eq}`diffusion-denoising-kl`).
+
+    With :math:`p_\theta = \N(\mu_\theta, \sigma_t^2 \I)`, :math:`\mu_\theta` from
+    :func:`reverse_mean` and :math:`\sigma_t^2` from :func:`reverse_var`, this is
+
+    .. math::
+        \frac{d}{2}\Big(\log\frac{\sigma_t^2}{\tilde\sigma_t^2}
+        + \frac{\tilde\sigma_t^2}{\sigma_t^2} - 1\Big)
+        + \frac{1}{2\sigma_t^2}\frac{(1-\alpha_t)^2}{(1-\abar_t)\alpha_t}
+        \lVert\epsilon - \epsilon_\theta\rVert^2
+
+    ({eq}`diffusion-kl-eps`), computed here from the two Gaussians with
+    :func:`genmod.vae.gaussian_kl`, the book's one Gaussian KL.
 
     Args:
         x0, xt, eps_pred: float tensors ``(B, ...)``.
@@ -418,23 +490,32 @@ def denoising_matching_kl(x0, xt, t, eps_pred, schedule: NoiseSchedule, *, var_k
     mean_q, var_q = posterior_mean_var(x0, xt, t, schedule)
     mean_p = reverse_mean(xt, t, eps_pred, schedule)
     var_p = _at(reverse_var(schedule, var_kind), t, xt)
-    return gaussian_kl(mean_q, var_q, mean_p, var_p).flatten(1).sum(1)
+    # the book's one Gaussian KL (genmod.vae.gaussian_kl) takes log-variances
+    kl = gaussian_kl(mean_q, torch.log(var_q), mean_p, torch.log(var_p))
+    return kl.flatten(1).sum(1)
 
 
 def prior_kl(x0: torch.Tensor, schedule: NoiseSchedule) -> torch.Tensor:
-    r"""The prior-matching term :math:`\KL{q(\x_N \mid \x_0)}{\N(0, \I)}` per example, nats, shape ``(B,)`` ({eq}`diffusion-elbo-denoising`)."""
+    r"""The prior-matching term :math:`\KL{q(\x_N \mid \x_0)}{\N(0, \I)}` per example.
+
+    In nats, shape ``(B,)`` ({eq}`diffusion-elbo-denoising`)."""
     t = torch.full((x0.shape[0],), schedule.num_steps, dtype=torch.long)
     mean, var = q_mean_var(x0, t, schedule)
-    return gaussian_kl(mean, var, torch.zeros_like(mean), torch.ones_like(var)).flatten(1).sum(1)
+    return gaussian_kl(mean, torch.log(var)).flatten(1).sum(1)      # KL to N(0, I)
 
 
-def discretized_gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, std, *, num_levels: int = 256):
-    r"""Per example :math:`\log P(\x_0)` of a Gaussian discretised to ``num_levels`` levels in [-1, 1], nats, shape ``(B,)``.
+def discretized_gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, std, *,
+                                        num_levels: int = 256):
+    r"""Per example :math:`\log P(\x_0)` of a Gaussian discretised to ``num_levels`` levels.
+
+    On the levels in [-1, 1]; nats, shape ``(B,)``.
 
     Each pixel's probability is the Gaussian mass of its bin,
-    :math:`\Phi\big(\frac{x + \delta - \mu}{\sigma}\big) - \Phi\big(\frac{x - \delta - \mu}{\sigma}\big)` with
+    :math:`\Phi\big(\frac{x + \delta - \mu}{\sigma}\big) -
+    \Phi\big(\frac{x - \delta - \mu}{\sigma}\big)` with
     :math:`\delta = 1/(\text{num\_levels} - 1)`, and the two outer bins reach to :math:`\mp\infty`
-    (Ho et al. 2020, eq. 13, the decoder :math:`p_\theta(\x_0 \mid \x_1)` of {eq}`diffusion-decoder`).
+    (Ho et al. 2020, eq. 13, the decoder :math:`p_\theta(\x_0 \mid \x_1)` of
+    {eq}`diffusion-decoder`).
     Computed from log-CDFs in float64, so that far tails do not underflow.
 
     Args:
@@ -452,7 +533,8 @@ def discretized_gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, st
     x = x0.double()
     levels = (x + 1) * (num_levels - 1) / 2
     if x.min() < -1 - 1e-6 or x.max() > 1 + 1e-6 or (levels - levels.round()).abs().max() > 1e-4:
-        raise ValueError(f"x0 must lie on the {num_levels}-level grid in [-1, 1] (discrete data scaled to [-1, 1])")
+        raise ValueError(f"x0 must lie on the {num_levels}-level grid in [-1, 1] (discrete "
+                         "data scaled to [-1, 1])")
     std = torch.as_tensor(std, dtype=torch.float64, device=x.device)
     if (std <= 0).any():
         raise ValueError("std must be positive")
@@ -466,7 +548,8 @@ def discretized_gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, st
     log_b, log_a = torch.special.log_ndtr(b), torch.special.log_ndtr(a)
     log_mass = log_b + torch.log1p(-torch.exp((log_a - log_b).clamp(max=0.0)).clamp(max=1 - 1e-300))
     bottom, top = levels.round() == 0, levels.round() == num_levels - 1
-    log_mass = torch.where(bottom, torch.special.log_ndtr(upper), log_mass)       # (-inf, x + delta]
+    # (-inf, x + delta]
+    log_mass = torch.where(bottom, torch.special.log_ndtr(upper), log_mass)
     log_mass = torch.where(top, torch.special.log_ndtr(-lower), log_mass)         # [x - delta, inf)
     return log_mass.flatten(1).sum(1)
 
@@ -478,33 +561,45 @@ def _full_t(x, value):
 @torch.no_grad()
 def elbo_terms(eps_fn, x0: torch.Tensor, schedule: NoiseSchedule, *, num_t: int | None = None,
                generator: torch.Generator | None = None, decoder: str = "discretized",
-               var_kind: str = "posterior") -> dict:
-    r"""The ELBO of a noise-prediction model in the denoising-matching form {eq}`diffusion-elbo-denoising`, per example.
+               var_kind: str = "posterior", batch_size: int | None = None) -> dict:
+    r"""The ELBO of a noise-prediction model in the denoising-matching form, per example.
+
+    Equation {eq}`diffusion-elbo-denoising`:
 
     .. math::
         \mathrm{ELBO}(\x_0) = \E_{q(\x_1 \mid \x_0)}[\log p_\theta(\x_0 \mid \x_1)]
           - \KL{q(\x_N \mid \x_0)}{p(\x_N)}
-          - \sum_{t=2}^{N} \E_{q(\x_t \mid \x_0)}\big[\KL{q(\x_{t-1} \mid \x_t, \x_0)}{p_\theta(\x_{t-1} \mid \x_t)}\big]
+          - \sum_{t=2}^{N} \E_{q(\x_t \mid \x_0)}\big[
+            \KL{q(\x_{t-1} \mid \x_t, \x_0)}{p_\theta(\x_{t-1} \mid \x_t)}\big]
 
     The prior term is exact; the reconstruction term uses one draw of :math:`\x_1`; the sum
-    over :math:`t` is exact (one draw of :math:`\x_t` per :math:`t`) when ``num_t`` is ``None``, else
+    over :math:`t` is exact (one draw of :math:`\x_t` per :math:`t`) when ``num_t`` is ``None``,
+    else
     estimated without bias as :math:`(N-1)` times the mean over ``num_t`` time steps drawn
     uniformly from ``2..N`` (one :math:`\x_t` each), the estimate of Ho et al. (2020).
 
     Args:
-        eps_fn: ``eps_fn(xt, t)`` returns :math:`\epsilon_\theta(\x_t, t)` like ``xt``; ``t`` is (B,) long.
-        x0: data, float tensor ``(B, ...)``; on the 256-level grid in [-1, 1] for the discretised decoder.
+        eps_fn: ``eps_fn(xt, t)`` returns :math:`\epsilon_\theta(\x_t, t)` like ``xt``; ``t``
+            is (B,) long.
+        x0: data, float tensor ``(B, ...)``; on the 256-level grid in [-1, 1] for the
+            discretised decoder.
         schedule: the noise schedule.
         num_t: time steps drawn per example, or ``None`` for all of ``2..N``.
         generator: ``torch.Generator`` on ``x0``'s device for every draw.
-        decoder: ``"discretized"`` (:func:`discretized_gaussian_log_likelihood`: a log-probability of
-            8-bit data) or ``"gaussian"`` (a continuous density, for continuous data).
-        var_kind: the reverse variances (:func:`reverse_var`); the decoder's variance is :math:`\sigma_1^2`.
+        decoder: ``"discretized"`` (:func:`discretized_gaussian_log_likelihood`: a
+            log-probability of 8-bit data) or ``"gaussian"`` (a continuous density, for
+            continuous data).
+        var_kind: the reverse variances (:func:`reverse_var`); the decoder's variance is
+            :math:`\sigma_1^2`.
+        batch_size: evaluate ``x0`` in batches of this many examples, one after the other
+            with the same ``generator`` (the draws are those of calling this function on
+            each batch in turn); ``None``: all at once.
 
     Returns:
         A dict of float64 tensors ``(B,)``: ``reconstruction``, ``prior``, ``denoising`` (the
         sum over t) and ``elbo`` = reconstruction - prior - denoising, all in nats; with
-        ``num_t`` also ``denoising_terms`` ``(B, num_t)``, the scaled per-step values whose mean is ``denoising``.
+        ``num_t`` also ``denoising_terms`` ``(B, num_t)``, the scaled per-step values whose mean
+        is ``denoising``.
 
     Raises:
         ValueError: on a bad ``decoder`` or ``num_t < 1``.
@@ -513,6 +608,10 @@ def elbo_terms(eps_fn, x0: torch.Tensor, schedule: NoiseSchedule, *, num_t: int 
         raise ValueError(f"decoder must be 'discretized' or 'gaussian', got {decoder!r}")
     if num_t is not None and num_t < 1:
         raise ValueError(f"num_t must be >= 1 or None, got {num_t}")
+    if batch_size is not None and len(x0) > batch_size:
+        parts = [elbo_terms(eps_fn, batch, schedule, num_t=num_t, generator=generator,
+                            decoder=decoder, var_kind=var_kind) for batch in x0.split(batch_size)]
+        return {k: torch.cat([part[k] for part in parts]) for k in parts[0]}
     B, N = x0.shape[0], schedule.num_steps
     out = {"prior": prior_kl(x0, schedule).double()}
     # reconstruction: log p(x0 | x1) with mean mu_theta(x1, 1) and variance sigma_1^2
@@ -531,14 +630,16 @@ def elbo_terms(eps_fn, x0: torch.Tensor, schedule: NoiseSchedule, *, num_t: int 
         for t in range(2, N + 1):
             tt = _full_t(x0, t)
             xt, _ = q_sample(x0, tt, schedule, generator=generator)
-            total += denoising_matching_kl(x0, xt, tt, eps_fn(xt, tt), schedule, var_kind=var_kind).double()
+            total += denoising_matching_kl(x0, xt, tt, eps_fn(xt, tt), schedule,
+                                           var_kind=var_kind).double()
         out["denoising"] = total
     else:
         terms = torch.empty(B, num_t, dtype=torch.float64, device=x0.device)
         for k in range(num_t):
             tt = torch.randint(2, N + 1, (B,), generator=generator, device=x0.device)
             xt, _ = q_sample(x0, tt, schedule, generator=generator)
-            terms[:, k] = (N - 1) * denoising_matching_kl(x0, xt, tt, eps_fn(xt, tt), schedule, var_kind=var_kind)
+            terms[:, k] = (N - 1) * denoising_matching_kl(x0, xt, tt, eps_fn(xt, tt), schedule,
+                                                          var_kind=var_kind)
         out["denoising_terms"] = terms
         out["denoising"] = terms.mean(1)
     out["elbo"] = out["reconstruction"] - out["prior"] - out["denoising"]
@@ -547,13 +648,18 @@ def elbo_terms(eps_fn, x0: torch.Tensor, schedule: NoiseSchedule, *, num_t: int 
 
 def elbo_three_terms(log_decoder, reverse_fn, x0: torch.Tensor, schedule: NoiseSchedule, *,
                      generator: torch.Generator | None = None) -> dict:
-    r"""One Monte Carlo draw of the ELBO in the reconstruction / prior-matching / consistency form {eq}`diffusion-elbo-consistency`.
+    r"""One Monte Carlo draw of the ELBO in the reconstruction / prior-matching / consistency form.
 
-    Draws one forward chain :math:`\x_1, \dots, \x_N \sim q(\x_{1:N} \mid \x_0)` and returns, per example,
+    Equation {eq}`diffusion-elbo-consistency`.
+
+    Draws one forward chain :math:`\x_1, \dots, \x_N \sim q(\x_{1:N} \mid \x_0)` and returns, per
+    example,
 
     - ``reconstruction`` :math:`\log p_\theta(\x_0 \mid \x_1)`;
-    - ``prior`` :math:`\log q(\x_N \mid \x_{N-1}) - \log p(\x_N)`, whose expectation is the prior-matching KL;
-    - ``consistency`` :math:`\sum_{t=1}^{N-1} [\log q(\x_t \mid \x_{t-1}) - \log p_\theta(\x_t \mid \x_{t+1})]`,
+    - ``prior`` :math:`\log q(\x_N \mid \x_{N-1}) - \log p(\x_N)`, whose expectation is the
+      prior-matching KL;
+    - ``consistency`` :math:`\sum_{t=1}^{N-1} [\log q(\x_t \mid \x_{t-1}) -
+      \log p_\theta(\x_t \mid \x_{t+1})]`,
       whose expectation is the consistency term, each summand averaged under
       :math:`q(\x_{t-1}, \x_t, \x_{t+1} \mid \x_0)`;
     - ``elbo`` = reconstruction - prior - consistency, an unbiased estimate of the ELBO.
@@ -562,8 +668,10 @@ def elbo_three_terms(log_decoder, reverse_fn, x0: torch.Tensor, schedule: NoiseS
     denoising-matching form {eq}`diffusion-elbo-denoising` (:func:`elbo_terms`) replaces.
 
     Args:
-        log_decoder: ``log_decoder(x0, x1)`` returns :math:`\log p_\theta(\x_0 \mid \x_1)`, ``(B,)``.
-        reverse_fn: ``reverse_fn(xt, t)`` returns ``(mean, var)`` of :math:`p_\theta(\x_{t-1} \mid \x_t)`
+        log_decoder: ``log_decoder(x0, x1)`` returns :math:`\log p_\theta(\x_0 \mid \x_1)`,
+            ``(B,)``.
+        reverse_fn: ``reverse_fn(xt, t)`` returns ``(mean, var)`` of
+            :math:`p_\theta(\x_{t-1} \mid \x_t)`
             (``var`` broadcasting to ``xt``), for ``t`` in ``2..N``.
         x0: data, float tensor ``(B, ...)``.
         schedule: the noise schedule.
@@ -595,7 +703,9 @@ def elbo_three_terms(log_decoder, reverse_fn, x0: torch.Tensor, schedule: NoiseS
 
 
 def bits_per_dim(log_likelihood_nats, num_dims: int):
-    r"""Convert a log-likelihood (or ELBO) in nats per example to bits per dimension: :math:`-\ell / (d \ln 2)` ({eq}`diffusion-bpd`)."""
+    r"""Convert a log-likelihood (or ELBO) in nats per example to bits per dimension.
+
+    :math:`-\ell / (d \ln 2)` ({eq}`diffusion-bpd`)."""
     return -log_likelihood_nats / (num_dims * math.log(2.0))
 
 
@@ -604,9 +714,10 @@ def bits_per_dim(log_likelihood_nats, num_dims: int):
 # --------------------------------------------------------------------------------------------
 
 @torch.no_grad()
-def ancestral_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, generator: torch.Generator | None = None,
+def ancestral_sample(eps_fn, xN: torch.Tensor, schedule: NoiseSchedule, *,
+                     generator: torch.Generator | None = None,
                      var_kind: str = "posterior", keep_at=()):
-    r"""Ancestral sampling of the learned reverse chain {eq}`diffusion-ancestral`, from :math:`\x_N` down to :math:`\x_0`.
+    r"""Ancestral sampling {eq}`diffusion-ancestral`, from :math:`\x_N` down to :math:`\x_0`.
 
     For :math:`t = N, \dots, 1`: :math:`\x_{t-1} = \mu_\theta(\x_t, t) + \sigma_t \mathbf{z}`,
     :math:`\mathbf{z} \sim \N(0, \I)`, with no noise added at the last step (Ho et al. 2020,
@@ -614,27 +725,27 @@ def ancestral_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, gener
 
     Args:
         eps_fn: ``eps_fn(xt, t)`` returns :math:`\epsilon_\theta(\x_t, t)`; ``t`` is (B,) long.
-        xT: the start, float tensor ``(B, ...)``, usually standard normal.
+        xN: the start, float tensor ``(B, ...)``, usually standard normal.
         schedule: the noise schedule.
-        generator: ``torch.Generator`` on ``xT``'s device.
+        generator: ``torch.Generator`` on ``xN``'s device.
         var_kind: :math:`\sigma_t^2`, as in :func:`reverse_var`.
         keep_at: time steps whose :math:`\x_t` to return as well.
 
     Returns:
-        :math:`\x_0` like ``xT``; with ``keep_at``, ``(x0, {t: x_t})``.
+        :math:`\x_0` like ``xN``; with ``keep_at``, ``(x0, {t: x_t})``.
     """
     var = reverse_var(schedule, var_kind)
-    x, kept = xT, {}
+    x, kept = xN, {}
     if schedule.num_steps in keep_at:
         kept[schedule.num_steps] = x.clone()
     for t in range(schedule.num_steps, 0, -1):
         tt = _full_t(x, t)
-        mean = reverse_mean(x, tt, eps_fn(x, tt), schedule)
+        mean = reverse_mean(x, tt, eps_fn(x, tt), schedule)        # mu_theta(x_t, t)
         if t > 1:
             z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-            x = mean + float(var[t].sqrt()) * z
+            x = mean + float(var[t].sqrt()) * z                   # x_{t-1} = mu_theta + sigma_t z
         else:
-            x = mean
+            x = mean                                              # no noise at the last step
         if t - 1 in keep_at:
             kept[t - 1] = x.clone()
     return (x, kept) if keep_at else x
@@ -653,21 +764,23 @@ def sampling_times(N: int, num_steps: int) -> list[int]:
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, num_steps: int, eta: float = 0.0,
+def ddim_sample(eps_fn, xN: torch.Tensor, schedule: NoiseSchedule, *, num_steps: int,
+                eta: float = 0.0,
                 generator: torch.Generator | None = None, keep_at=()):
-    r"""DDIM sampling {eq}`diffusion-ddim` (Song, Meng & Ermon 2021, eq. 12) on ``num_steps`` time steps.
+    r"""DDIM sampling {eq}`diffusion-ddim` (Song, Meng & Ermon 2021, eq. 12) in ``num_steps`` steps.
 
-    From :math:`t` to the next time :math:`s < t` (the last one is :math:`s = 0`):
+    From :math:`t` to the next sampling time :math:`t' < t` (the last one is :math:`t' = 0`):
     :math:`\hat\x_0 = (\x_t - \sqrt{1-\abar_t}\,\epsilon_\theta)/\sqrt{\abar_t}` and
-    :math:`\x_s = \sqrt{\abar_s}\,\hat\x_0 + \sqrt{1 - \abar_s - \sigma_{t \to s}^2}\,\epsilon_\theta + \sigma_{t \to s}\mathbf{z}`, with
-    :math:`\sigma_{t \to s} = \eta_{\mathrm{DDIM}}\sqrt{(1-\abar_s)/(1-\abar_t)}\sqrt{1-\abar_t/\abar_s}`. With ``eta = 0``
-    it is deterministic (an Euler step of the probability-flow ODE in the variables of
-    :func:`probability_flow_sample`); with ``eta = 1`` and all ``N`` steps it is ancestral sampling
-    with the posterior variances. ``num_steps`` network evaluations.
+    :math:`\x_{t'} = \sqrt{\abar_{t'}}\,\hat\x_0 + \sqrt{1 - \abar_{t'} - \sigma_{t \to t'}^2}\,
+    \epsilon_\theta + \sigma_{t \to t'}\mathbf{z}`, with :math:`\sigma_{t \to t'} =
+    \eta_{\mathrm{DDIM}}\sqrt{(1-\abar_{t'})/(1-\abar_t)}\sqrt{1-\abar_t/\abar_{t'}}`. With
+    ``eta = 0`` it is deterministic (an Euler step of the probability-flow ODE in the
+    variables of :func:`probability_flow_sample`); with ``eta = 1`` and all ``N`` steps it
+    is ancestral sampling with the posterior variances. ``num_steps`` network evaluations.
 
     Args:
         eps_fn: ``eps_fn(xt, t)`` as in :func:`ancestral_sample`.
-        xT: the start, float tensor ``(B, ...)``.
+        xN: the start, float tensor ``(B, ...)``.
         schedule: the noise schedule.
         num_steps: network evaluations, in ``1..N`` (:func:`sampling_times`).
         eta: stochasticity :math:`\eta_{\mathrm{DDIM}} \ge 0`.
@@ -675,7 +788,7 @@ def ddim_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, num_steps:
         keep_at: time steps (among the sampling times, or 0) whose :math:`\x_t` to return too.
 
     Returns:
-        :math:`\x_0` like ``xT``; with ``keep_at``, ``(x0, {t: x_t})``.
+        :math:`\x_0` like ``xN``; with ``keep_at``, ``(x0, {t: x_t})``.
 
     Raises:
         ValueError: on ``eta < 0`` or ``num_steps`` outside ``1..N``.
@@ -684,44 +797,50 @@ def ddim_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, num_steps:
         raise ValueError(f"eta must be >= 0, got {eta}")
     ab = schedule.alpha_bar
     times = sampling_times(schedule.num_steps, num_steps)
-    x, kept = xT, {}
+    x, kept = xN, {}
     if times[0] in keep_at:
         kept[times[0]] = x.clone()
-    for t, s in zip(times, times[1:] + [0]):
+    for t, t_next in zip(times, times[1:] + [0]):                 # t' = t_next < t
         eps = eps_fn(x, _full_t(x, t))
-        ab_t, ab_s = float(ab[t]), float(ab[s])
-        x0_pred = (x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)
-        sigma = eta * math.sqrt((1 - ab_s) / (1 - ab_t)) * math.sqrt(1 - ab_t / ab_s)
-        x = math.sqrt(ab_s) * x0_pred + math.sqrt(max(1 - ab_s - sigma ** 2, 0.0)) * eps
+        ab_t, ab_next = float(ab[t]), float(ab[t_next])
+        x0_pred = (x - math.sqrt(1 - ab_t) * eps) / math.sqrt(ab_t)   # hat x_0
+        # sigma_{t -> t'} = eta sqrt((1 - abar_t') / (1 - abar_t)) sqrt(1 - abar_t / abar_t')
+        sigma = eta * math.sqrt((1 - ab_next) / (1 - ab_t)) * math.sqrt(1 - ab_t / ab_next)
+        x = math.sqrt(ab_next) * x0_pred + math.sqrt(max(1 - ab_next - sigma ** 2, 0.0)) * eps
         if sigma > 0:
-            x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-        if s in keep_at:
-            kept[s] = x.clone()
+            x = x + sigma * torch.randn(x.shape, generator=generator, dtype=x.dtype,
+                                        device=x.device)
+        if t_next in keep_at:
+            kept[t_next] = x.clone()
     return (x, kept) if keep_at else x
 
 
 @torch.no_grad()
-def probability_flow_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *, num_steps: int):
-    r"""Integrate the probability-flow ODE {eq}`diffusion-probability-flow` from :math:`t = N` to 0 with Heun's method.
+def probability_flow_sample(eps_fn, xN: torch.Tensor, schedule: NoiseSchedule, *, num_steps: int):
+    r"""Integrate the probability-flow ODE {eq}`diffusion-probability-flow` with Heun's method.
 
-    In the variables :math:`\varsigma_t = \sqrt{(1-\abar_t)/\abar_t}` and :math:`\bar\x = \x/\sqrt{\abar_t}` the ODE
-    reads :math:`d\bar\x/d\varsigma = \epsilon_\theta(\x_t, t)` (Song et al. 2021, DDIM, eq. 14; Karras et al.
+    From :math:`t = N` to 0.
+
+    In the variables :math:`\varsigma_t = \sqrt{(1-\abar_t)/\abar_t}` and
+    :math:`\bar\x = \x/\sqrt{\abar_t}` the ODE
+    reads :math:`d\bar\x/d\varsigma = \epsilon_\theta(\x_t, t)` (Song et al. 2021, DDIM, eq. 14;
+    Karras et al.
     2022). Each step between two sampling times is a second-order Heun step; the last
     step, to :math:`\varsigma = 0`, is an Euler step. About ``2 num_steps`` network evaluations.
 
     Args:
         eps_fn: ``eps_fn(xt, t)`` as in :func:`ancestral_sample`.
-        xT: the start, float tensor ``(B, ...)``.
+        xN: the start, float tensor ``(B, ...)``.
         schedule: the noise schedule.
         num_steps: sampling times (:func:`sampling_times`).
 
     Returns:
-        :math:`\x_0` like ``xT``.
+        :math:`\x_0` like ``xN``.
     """
     ab = schedule.alpha_bar
     times = sampling_times(schedule.num_steps, num_steps)
     sig = {t: math.sqrt((1 - float(ab[t])) / float(ab[t])) for t in times + [0]}
-    xbar = xT / math.sqrt(float(ab[times[0]]))
+    xbar = xN / math.sqrt(float(ab[times[0]]))
     for t, s in zip(times, times[1:] + [0]):
         d_t = eps_fn(xbar * math.sqrt(float(ab[t])), _full_t(xbar, t))
         x_euler = xbar + (sig[s] - sig[t]) * d_t
@@ -738,10 +857,12 @@ def probability_flow_sample(eps_fn, xT: torch.Tensor, schedule: NoiseSchedule, *
 # --------------------------------------------------------------------------------------------
 
 def noised_mixture(mixture, alpha_bar_t: float):
-    r"""The marginal :math:`q(\x_t)` of Gaussian-mixture data, itself a Gaussian mixture ({eq}`diffusion-mixture-marginal`).
+    r"""The marginal :math:`q(\x_t)` of Gaussian-mixture data, itself a Gaussian mixture.
 
-    If :math:`\x_0 \sim \sum_j w_j \N(\mu_j, s_j^2\I)` then
-    :math:`q(\x_t) = \sum_j w_j \N(\sqrt{\abar_t}\,\mu_j, (\abar_t s_j^2 + 1 - \abar_t)\I)`.
+    Equation {eq}`diffusion-mixture-marginal`.
+
+    If :math:`\x_0 \sim \sum_j w_j \N(\mu_j, \sigma_j^2\I)` then
+    :math:`q(\x_t) = \sum_j w_j \N(\sqrt{\abar_t}\,\mu_j, (\abar_t \sigma_j^2 + 1 - \abar_t)\I)`.
 
     Args:
         mixture: a :class:`genmod.data.toy.Mixture`.
@@ -758,16 +879,21 @@ def noised_mixture(mixture, alpha_bar_t: float):
     ab = float(alpha_bar_t)
     if not 0 < ab <= 1:
         raise ValueError(f"alpha_bar_t must lie in (0, 1], got {alpha_bar_t}")
-    return Mixture(math.sqrt(ab) * mixture.means, np.sqrt(ab * mixture.stds ** 2 + 1 - ab), mixture.weights)
+    return Mixture(math.sqrt(ab) * mixture.means, np.sqrt(ab * mixture.stds ** 2 + 1 - ab),
+                   mixture.weights)
 
 
 def mixture_score(mixture, xt, alpha_bar_t: float) -> np.ndarray:
-    r"""The exact score :math:`\nabla_{\x_t}\log q(\x_t)` of noised mixture data, float64 ``(n, d)`` (:func:`noised_mixture`)."""
+    r"""The exact score :math:`\nabla_{\x_t}\log q(\x_t)` of noised mixture data.
+
+    Float64 ``(n, d)`` (:func:`noised_mixture`)."""
     return noised_mixture(mixture, alpha_bar_t).score(xt)
 
 
 def mixture_optimal_eps(mixture, xt, alpha_bar_t: float) -> np.ndarray:
-    r"""The optimal noise prediction :math:`\E[\epsilon \mid \x_t] = -\sqrt{1-\abar_t}\,\nabla\log q(\x_t)` ({eq}`diffusion-tweedie-score`), ``(n, d)``.
+    r"""The optimal noise prediction :math:`\E[\epsilon \mid \x_t]` for mixture data, ``(n, d)``.
+
+    It is :math:`-\sqrt{1-\abar_t}\,\nabla\log q(\x_t)` ({eq}`diffusion-tweedie-score`).
 
     The minimiser of the simplified loss {eq}`diffusion-simple-loss` at time :math:`t` over all
     functions of :math:`\x_t`.
@@ -776,7 +902,9 @@ def mixture_optimal_eps(mixture, xt, alpha_bar_t: float) -> np.ndarray:
 
 
 def mixture_eps_fn(mixture, schedule: NoiseSchedule):
-    r"""A torch ``eps_fn(xt, t)`` that returns the exact :math:`\E[\epsilon \mid \x_t]` for mixture data, for the samplers.
+    r"""A torch ``eps_fn(xt, t)``: the exact :math:`\E[\epsilon \mid \x_t]` of mixture data.
+
+    For the samplers.
 
     Computed in torch (float64 inside, returned in ``xt``'s dtype) from the responsibilities of
     the noised components, so that the samplers can run on the exact score.

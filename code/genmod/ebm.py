@@ -1,4 +1,5 @@
-r"""Restricted Boltzmann machines in PyTorch: energies, conditionals, Gibbs sampling, CD-k, exact log Z, AIS.
+r"""Restricted Boltzmann machines in PyTorch: energies, conditionals, Gibbs sampling, CD-k, exact
+log Z, AIS.
 
 The equations are in ``book/ebm/theory.md`` (labels in the docstrings). Notation
 (``book/notation.md``): visible units :math:`\x \in \{0, 1\}^d` (real for the
@@ -25,26 +26,32 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from genmod.stats import Estimate
+
 __all__ = [
     "bernoulli", "energy", "free_energy", "p_h_given_x", "p_x_given_h", "gibbs_step", "cd_gradient",
-    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_schedule", "ais_log_z",
-    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_mixture_weights", "grbm_log_z_exact",
+    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_schedule",
+           "ais_log_z",
+    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_mixture_weights",
+           "grbm_log_z_exact",
     "grbm_marginal",
 ]
 
 
 def _check(W, a, b):
     if W.dim() != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[1],):
-        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {tuple(W.shape)}, a {tuple(a.shape)}, b {tuple(b.shape)}")
+        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {tuple(W.shape)}, a "
+                         f"{tuple(a.shape)}, b {tuple(b.shape)}")
 
 
 def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Binary states with :math:`P(1) = p`, drawn as :math:`u < p` from uniforms :math:`u \sim \mathcal{U}[0, 1)`.
+    r"""Binary states with :math:`P(1) = p`, drawn as :math:`u < p` from uniforms :math:`u \sim
+    \mathcal{U}[0, 1)`.
 
     Written out instead of ``torch.bernoulli`` so that the random bits are explicit:
     the uniforms come from ``torch.rand`` with ``p``'s shape, dtype and device, one
     call per draw, so another framework given the same uniforms draws the same
-    states (``tests/test_rbm_frameworks.py`` checks the Keras RBM of
+    states (``tests/tf/test_ebm_rbm_frameworks.py`` checks the Keras RBM of
     ``book/ebm/rbm_mnist_tf`` against this module that way).
 
     Args:
@@ -58,8 +65,10 @@ def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> t
     return (u < p).to(p.dtype)
 
 
-def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""The binary RBM's energy :math:`E(\x, \h) = -a^\top \x - b^\top \h - \x^\top W \h` (eq. ``ebm-rbm-energy``).
+def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor,
+           b: torch.Tensor) -> torch.Tensor:
+    r"""The binary RBM's energy :math:`E(\x, \h) = -a^\top \x - b^\top \h - \x^\top W \h` (eq.
+    ``ebm-rbm-energy``).
 
     Args:
         x: visible states, shape ``(N, d)``, values in {0, 1} (float).
@@ -74,7 +83,8 @@ def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b
 
 
 def free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""The free energy :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top W)_j)`.
+    r"""The free energy :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top
+    W)_j)`.
 
     :math:`F(\x) = -\log \sum_\h e^{-E(\x, \h)}` in closed form (eqs. ``ebm-free-energy``,
     ``ebm-rbm-free-energy``), so :math:`p(\x) = e^{-F(\x)} / Z`.
@@ -92,18 +102,23 @@ def free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tens
 
 
 def p_h_given_x(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq. ``ebm-rbm-hidden-conditional``), shape ``(N, d_h)``."""
+    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq.
+    ``ebm-rbm-hidden-conditional``), shape ``(N, d_h)``.
+    """
     return torch.sigmoid(x @ W + b)
 
 
 def p_x_given_h(h: torch.Tensor, W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(x_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq. ``ebm-rbm-visible-conditional``), shape ``(N, d)``."""
+    r""":math:`p(x_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq.
+    ``ebm-rbm-visible-conditional``), shape ``(N, d)``.
+    """
     return torch.sigmoid(h @ W.T + a)
 
 
 def gibbs_step(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
                generator: torch.Generator | None = None):
-    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` (eq. ``ebm-gibbs``).
+    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` (eq.
+    ``ebm-gibbs``).
 
     Args:
         x: current visible states, shape ``(N, d)``, values in {0, 1}.
@@ -172,11 +187,14 @@ def all_binary_states(n: int, *, dtype=torch.float64, device=None) -> torch.Tens
     """
     if not 0 <= n <= 24:
         raise ValueError(f"enumerating 2^{n} states is not sensible; n must be in 0..24")
-    return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=dtype, device=device).reshape(2**n, n)
+    return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=dtype,
+                        device=device).reshape(2**n, n)
 
 
-def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, chunk: int = 1 << 14) -> torch.Tensor:
-    r"""The exact :math:`\log Z` of a binary RBM by summing over its hidden layer (eq. ``ebm-log-z-exact``).
+def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
+                chunk: int = 1 << 14) -> torch.Tensor:
+    r"""The exact :math:`\log Z` of a binary RBM by summing over its hidden layer (eq.
+    ``ebm-log-z-exact``).
 
     .. math::
         \log Z = \log \sum_{\h} e^{b^\top \h} \prod_i \left(1 + e^{a_i + (W\h)_i}\right),
@@ -197,7 +215,8 @@ def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, chunk: int
     _check(W, a, b)
     d_h = W.shape[1]
     if d_h > 24:
-        raise ValueError(f"exact log Z sums over 2^d_h hidden states; d_h = {d_h} is too many (use ais_log_z)")
+        raise ValueError(f"exact log Z sums over 2^d_h hidden states; d_h = {d_h} is too many (use "
+                         "ais_log_z)")
     parts = []
     bits = torch.arange(d_h, device=W.device)
     for start in range(0, 2**d_h, chunk):
@@ -207,32 +226,33 @@ def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, chunk: int
     return torch.logsumexp(torch.stack(parts), dim=0)
 
 
-def log_likelihood(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, log_z) -> torch.Tensor:
+def log_likelihood(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                   log_z) -> torch.Tensor:
     r""":math:`\log p(\x) = -F(\x) - \log Z` per data point, shape ``(N,)``, in nats."""
     return -free_energy(x, W, a, b) - log_z
 
 
 @dataclass(frozen=True)
-class AISEstimate:
-    r"""An AIS estimate of :math:`\log Z` (eq. ``ebm-ais-estimate``).
+class AISEstimate(Estimate):
+    r"""An AIS estimate of :math:`\log Z` (eq. ``ebm-ais-estimate``): a
+    :class:`genmod.stats.Estimate`.
 
     Attributes:
-        log_z: :math:`\log \hat Z = \log Z_A + \log \frac1R \sum_r w_r`, in nats.
-        std_error: delta-method standard error of ``log_z``,
+        value: :math:`\log \hat Z = \log Z_A + \log \frac1R \sum_r w_r`, in nats.
+        se: delta-method standard error of ``value``,
             :math:`\mathrm{sd}(w) / (\sqrt{R}\, \bar w)`, in nats.
         num_betas: intermediate distributions, K + 1 including both ends.
         num_runs: R, independent annealing runs.
         log_weights: :math:`\log w_r`, shape ``(R,)``.
     """
 
-    log_z: float
-    std_error: float
     num_betas: int
     num_runs: int
     log_weights: torch.Tensor
 
     def __str__(self) -> str:
-        return (f"log Z = {self.log_z:.3f} +- {self.std_error:.3f} nats (AIS, {self.num_betas} temperatures, "
+        return (f"log Z = {self.value:.3f} +- {self.se:.3f} nats (AIS, {self.num_betas} "
+                "temperatures, "
                 f"{self.num_runs} runs)")
 
 
@@ -258,15 +278,18 @@ def ais_schedule(num_betas: int, *, dtype=torch.float64) -> torch.Tensor:
         raise ValueError(f"num_betas must be >= 8 for a three-piece schedule, got {num_betas}")
     n1, n2 = max(2, num_betas // 10), max(2, num_betas // 3)
     n3 = num_betas - n1 - n2 + 2
-    parts = [torch.linspace(0.0, 0.5, n1, dtype=dtype), torch.linspace(0.5, 0.9, n2, dtype=dtype)[1:],
+    parts = [torch.linspace(0.0, 0.5, n1, dtype=dtype),
+             torch.linspace(0.5, 0.9, n2, dtype=dtype)[1:],
              torch.linspace(0.9, 1.0, n3, dtype=dtype)[1:]]
     return torch.cat(parts)
 
 
-def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch.Tensor | int = 1000,
+def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
+              betas: torch.Tensor | int = 1000,
               num_runs: int = 100, base_a: torch.Tensor | None = None,
               generator: torch.Generator | None = None) -> AISEstimate:
-    r"""Annealed importance sampling of a binary RBM's :math:`\log Z` (Neal 2001; Salakhutdinov & Murray 2008).
+    r"""Annealed importance sampling of a binary RBM's :math:`\log Z` (Neal 2001; Salakhutdinov &
+    Murray 2008).
 
     The base model :math:`p_A` has :math:`W = 0`, hidden biases 0 and visible
     biases ``base_a`` (S&M use the log-odds of the data's pixel means), so
@@ -317,28 +340,33 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, betas: torch
     def neg_free_energy(x, beta):                                  # -F_t(x), shape (R,)
         return x @ ((1 - beta) * a_A + beta * a) + F.softplus(beta * (x @ W + b)).sum(-1)
 
-    x = bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)  # exact sample of p_A
+    # exact sample of p_A
+    x = bernoulli(torch.sigmoid(a_A).expand(num_runs, d), generator=generator)
     log_w = torch.zeros(num_runs, dtype=W.dtype, device=W.device)
     for beta_prev, beta in zip(betas[:-1], betas[1:]):
-        log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)   # log p*_t(x) - log p*_{t-1}(x)
+        # log p*_t(x) - log p*_{t-1}(x)
+        log_w += neg_free_energy(x, beta) - neg_free_energy(x, beta_prev)
         # one Gibbs step of the intermediate RBM at beta, which leaves p_t invariant
         h = bernoulli(torch.sigmoid(beta * (x @ W + b)), generator=generator)
         x = bernoulli(torch.sigmoid((1 - beta) * a_A + beta * (h @ W.T + a)), generator=generator)
     log_z_a = d_h * math.log(2.0) + F.softplus(a_A).sum()
     log_mean_w = torch.logsumexp(log_w, 0) - math.log(num_runs)
-    w_rel = torch.exp(log_w - log_w.max())                         # w / max w, for a stable sd(w) / mean(w)
+    w_rel = torch.exp(log_w - log_w.max())  # w / max w, for a stable sd(w) / mean(w)
     std_error = float(w_rel.std(unbiased=True) / (math.sqrt(num_runs) * w_rel.mean()))
-    return AISEstimate(float(log_z_a + log_mean_w), std_error, int(len(betas)), int(num_runs), log_w)
+    return AISEstimate(float(log_z_a + log_mean_w), std_error, int(len(betas)), int(num_runs),
+                       log_w)
 
 
 # ---------------------------------------------------------------------------
 # The Gaussian-binary RBM with one shared visible standard deviation sigma
 # ---------------------------------------------------------------------------
 
-def grbm_free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, sigma: float) -> torch.Tensor:
+def grbm_free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                     sigma: float) -> torch.Tensor:
     r"""Free energy of the Gaussian-binary RBM (eq. ``ebm-grbm-energy``).
 
-    With :math:`E(\x, \h) = \frac{\lVert \x - a \rVert^2}{2\sigma^2} - b^\top \h - \frac{\x^\top W \h}{\sigma^2}`,
+    With :math:`E(\x, \h) = \frac{\lVert \x - a \rVert^2}{2\sigma^2} - b^\top \h - \frac{\x^\top W
+    \h}{\sigma^2}`,
 
     .. math::
         F(\x) = \frac{\lVert \x - a \rVert^2}{2\sigma^2}
@@ -357,21 +385,29 @@ def grbm_free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch
 
 
 def grbm_p_h_given_x(x, W, b, sigma: float) -> torch.Tensor:
-    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij} / \sigma^2)` (eq. ``ebm-grbm-conditionals``), ``(N, d_h)``."""
+    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij} / \sigma^2)` (eq.
+    ``ebm-grbm-conditionals``), ``(N, d_h)``.
+    """
     return torch.sigmoid(x @ W / sigma**2 + b)
 
 
-def grbm_sample_x_given_h(h, W, a, sigma: float, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Draw :math:`\x \sim \N(a + W\h, \sigma^2 \I)` (eq. ``ebm-grbm-conditionals``), shape ``(N, d)``."""
+def grbm_sample_x_given_h(h, W, a, sigma: float, *,
+                          generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Draw :math:`\x \sim \N(a + W\h, \sigma^2 \I)` (eq. ``ebm-grbm-conditionals``), shape ``(N,
+    d)``.
+    """
     mean = h @ W.T + a
-    return mean + sigma * torch.randn(mean.shape, dtype=mean.dtype, device=mean.device, generator=generator)
+    return mean + sigma * torch.randn(mean.shape, dtype=mean.dtype, device=mean.device,
+                                      generator=generator)
 
 
-def grbm_log_mixture_weights(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, sigma) -> tuple[torch.Tensor, torch.Tensor]:
+def grbm_log_mixture_weights(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                             sigma) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The unnormalised log weights of the Gaussian-binary RBM's mixture, for every hidden state.
 
     .. math::
-        \log \tilde\pi_\h = b^\top \h + \frac{\lVert a + W\h \rVert^2 - \lVert a \rVert^2}{2\sigma^2}
+        \log \tilde\pi_\h = b^\top \h + \frac{\lVert a + W\h \rVert^2 - \lVert a
+        \rVert^2}{2\sigma^2}
                          = b^\top \h + \frac{2 a^\top W \h + \h^\top W^\top W \h}{2\sigma^2}
 
     (eq. ``ebm-grbm-marginal``; the component of :math:`\h` is :math:`\N(a + W\h, \sigma^2\I)`).
@@ -393,7 +429,8 @@ def grbm_log_mixture_weights(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, 
 
 
 def grbm_log_z_exact(W, a, b, sigma) -> torch.Tensor:
-    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats.
+    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h
+    \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats.
 
     Differentiable in ``W``, ``a``, ``b`` and, when it is a tensor, ``sigma``. The sum runs
     over the :math:`2^{d_h}` hidden states with memory of order :math:`2^{d_h} d_h`
@@ -402,12 +439,14 @@ def grbm_log_z_exact(W, a, b, sigma) -> torch.Tensor:
     """
     _, log_pi = grbm_log_mixture_weights(W, a, b, sigma)
     d = W.shape[0]
-    sigma_t = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)  # a tensor sigma keeps its gradient
+    # a tensor sigma keeps its gradient
+    sigma_t = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)
     return 0.5 * d * torch.log(2 * math.pi * sigma_t**2) + torch.logsumexp(log_pi, 0)
 
 
 def grbm_marginal(W, a, b, sigma: float):
-    r"""The Gaussian-binary RBM's marginal :math:`p(\x)` as the exact mixture of :math:`2^{d_h}` Gaussians.
+    r"""The Gaussian-binary RBM's marginal :math:`p(\x)` as the exact mixture of :math:`2^{d_h}`
+    Gaussians.
 
     .. math::
         p(\x) = \sum_\h \pi_\h \, \N(\x; a + W\h, \sigma^2 \I), \qquad
@@ -429,4 +468,5 @@ def grbm_marginal(W, a, b, sigma: float):
     h, log_pi = grbm_log_mixture_weights(W.double(), a.double(), b.double(), float(sigma))
     means = h @ W.double().T + a.double()                                   # (2^d_h, d)
     weights = torch.softmax(log_pi, 0)
-    return Mixture(means.detach().cpu().numpy(), float(sigma), (weights / weights.sum()).detach().cpu().numpy())
+    return Mixture(means.detach().cpu().numpy(), float(sigma),
+                   (weights / weights.sum()).detach().cpu().numpy())

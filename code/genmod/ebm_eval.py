@@ -1,13 +1,18 @@
-r"""The log-likelihood of a binary RBM from any framework: numpy arrays in, numbers in nats out.
+r"""Evaluating energy-based models from any framework: numpy arrays in, numbers out.
 
-A Keras RBM (``book/ebm/rbm_mnist_tf``) and a PyTorch one (``book/ebm/rbm_mnist_torch``)
+:func:`auc_lower` scores an energy as a detector of out-of-distribution inputs, and
+:func:`smooth` is the moving average of a training curve; the deep EBMs of
+``book/ebm/ebm_mnist_torch`` and ``book/ebm/ebm_mnist_tf`` use both.
+
+The log-likelihood of a binary RBM, in nats: a Keras RBM (``book/ebm/rbm_mnist_tf``) and a PyTorch
+one (``book/ebm/rbm_mnist_torch``)
 are evaluated by the same code: :func:`rbm_log_likelihood` runs annealed importance
 sampling (:func:`genmod.ebm.ais_log_z` with :func:`genmod.ebm.ais_schedule`,
 eqs. ``ebm-ais-intermediate`` to ``ebm-ais-estimate`` of ``book/ebm/theory.md``)
 and the free energy (eq. ``ebm-rbm-free-energy``) of :mod:`genmod.ebm`, in float64.
 :mod:`genmod.ebm` is written in PyTorch, and importing torch after TensorFlow crashes
-some builds (DESIGN.md, known traps), so in a process that has imported TensorFlow the
-evaluation runs in a fresh Python process:
+some builds (CONTRIBUTING.md, Known traps), so in a process that has imported
+TensorFlow the evaluation runs in a fresh Python process:
 ``python -m genmod.ebm_eval IN.npz OUT.json`` (this module's command line).
 
 This module imports neither torch nor tensorflow.
@@ -24,38 +29,85 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["rbm_log_likelihood"]
+__all__ = ["auc_lower", "smooth", "rbm_log_likelihood"]
 
 _KEYS = ("W", "a", "b", "x", "base_a")
 
 
+def auc_lower(e_in, e_out) -> float:
+    r"""The probability that an in-distribution input has the lower energy: :math:`P(E_{\rm in} <
+    E_{\rm out})`.
+
+    The area under the ROC curve of the energy as a score that flags ``e_out``
+    (Mann-Whitney), over all pairs, ties counted half: 1 separates perfectly, 0.5 is
+    chance.
+
+    Args:
+        e_in: energies of in-distribution inputs (e.g. test digits), shape ``(n,)``.
+        e_out: energies of the other inputs, shape ``(m,)``.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        ValueError: if either set is empty or not one-dimensional.
+    """
+    e_in, e_out = np.asarray(e_in, dtype=np.float64), np.asarray(e_out, dtype=np.float64)
+    if e_in.ndim != 1 or e_out.ndim != 1 or not len(e_in) or not len(e_out):
+        raise ValueError(f"need two non-empty 1-d arrays of energies, got {e_in.shape}, "
+                         f"{e_out.shape}")
+    e_in, e_out = e_in[:, None], e_out[None, :]
+    return float((e_in < e_out).mean() + 0.5 * (e_in == e_out).mean())
+
+
+def smooth(values, width: int = 10) -> np.ndarray:
+    r"""The moving average of ``values`` over ``width`` consecutive entries (a training curve).
+
+    Args:
+        values: a 1-d sequence of numbers.
+        width: the window; shortened to ``len(values)`` when longer, at least 1.
+
+    Returns:
+        float64 array of length ``len(values) - width + 1``: entry :math:`t` is the mean
+        of ``values[t : t + width]``.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    width = max(1, min(int(width), len(values)))
+    return np.convolve(values, np.ones(width) / width, mode="valid")
+
+
 def _check(W, a, b, x, base_a):
     if W.ndim != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[1],):
-        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {W.shape}, a {a.shape}, b {b.shape}")
+        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {W.shape}, a {a.shape}, b "
+                         f"{b.shape}")
     if x.ndim != 2 or x.shape[1] != W.shape[0]:
-        raise ValueError(f"x must be (N, d) = (N, {W.shape[0]}) binary vectors, got shape {x.shape}; "
+        raise ValueError(f"x must be (N, d) = (N, {W.shape[0]}) binary vectors, got shape "
+                         f"{x.shape}; "
                          "flatten images first")
     if not np.isin(x, (0, 1)).all():
-        raise ValueError("x must hold binary vectors with values in {0, 1}; binarize the data first")
+        raise ValueError("x must hold binary vectors with values in {0, 1}; "
+                         "binarize the data first")
     if base_a.shape != a.shape:
         raise ValueError(f"base_a must have the shape of a, {a.shape}, got {base_a.shape}")
 
 
 def _evaluate(W, a, b, x, base_a, *, num_betas: int, num_runs: int, seed: int) -> dict:
-    import torch                                                   # only here: never next to TensorFlow
+    import torch  # only here: never next to TensorFlow
 
     from genmod.ebm import ais_log_z, ais_schedule, log_likelihood
 
     W, a, b, x, base_a = (torch.as_tensor(v, dtype=torch.float64) for v in (W, a, b, x, base_a))
     gen = torch.Generator().manual_seed(seed)
-    est = ais_log_z(W, a, b, betas=ais_schedule(num_betas), num_runs=num_runs, base_a=base_a, generator=gen)
-    ll = log_likelihood(x, W, a, b, est.log_z)                     # -F(x) - log Z per vector, nats
+    est = ais_log_z(W, a, b, betas=ais_schedule(num_betas), num_runs=num_runs, base_a=base_a,
+                    generator=gen)
+    ll = log_likelihood(x, W, a, b, est.value)                     # -F(x) - log Z per vector, nats
     se_data = float(ll.std() / math.sqrt(len(ll)))
     return {
         "log_likelihood": float(ll.mean()),                        # nats per vector
-        "log_likelihood_se": math.sqrt(se_data**2 + est.std_error**2),  # the vectors' spread and log Z's se
-        "log_z": est.log_z,
-        "log_z_se": est.std_error,
+        # the vectors' spread and log Z's se
+        "log_likelihood_se": math.sqrt(se_data**2 + est.se**2),
+        "log_z": est.value,
+        "log_z_se": est.se,
         "num_betas": est.num_betas,
         "num_runs": est.num_runs,
         "num_vectors": int(len(ll)),
@@ -85,7 +137,8 @@ def rbm_log_likelihood(W, a, b, x, *, base_a=None, num_betas: int = 2000, num_ru
 
     Raises:
         ValueError: on shapes that do not agree or non-binary ``x``.
-        RuntimeError: if the subprocess (used when TensorFlow is imported) fails; its error is quoted.
+        RuntimeError: if the subprocess (used when TensorFlow is imported) fails; its error is
+            quoted.
     """
     W, a, b, x = (np.asarray(v, dtype=np.float64) for v in (W, a, b, x))
     base_a = np.zeros_like(a) if base_a is None else np.asarray(base_a, dtype=np.float64)
@@ -107,8 +160,10 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m genmod.ebm_eval",
-                                     description="Log-likelihood of a binary RBM by AIS (nats per vector).")
-    parser.add_argument("inputs", help=".npz with keys W (d, d_h), a (d,), b (d_h,), x (N, d), base_a (d,)")
+                                     description="Log-likelihood of a binary RBM by AIS (nats per "
+                                                 "vector).")
+    parser.add_argument("inputs",
+                        help=".npz with keys W (d, d_h), a (d,), b (d_h,), x (N, d), base_a (d,)")
     parser.add_argument("output", help="JSON file for the result")
     parser.add_argument("--num-betas", type=int, default=2000)
     parser.add_argument("--num-runs", type=int, default=100)
@@ -126,7 +181,8 @@ def main(argv: list[str]) -> int:
     # 2 shared cores (load ~10): 300 temperatures x 100 runs of a 784 x 500 RBM took
     # 5 s on one thread and 76 s on two; on an idle machine two gain little.
     torch.set_num_threads(1)
-    result = _evaluate(*(arrays[k] for k in _KEYS), num_betas=args.num_betas, num_runs=args.num_runs, seed=args.seed)
+    result = _evaluate(*(arrays[k] for k in _KEYS), num_betas=args.num_betas,
+                       num_runs=args.num_runs, seed=args.seed)
     Path(args.output).write_text(json.dumps(result))
     return 0
 

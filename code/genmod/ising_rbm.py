@@ -1,4 +1,5 @@
-r"""RBMs of Ising configurations in PyTorch: the exact Ising RBM and batches of RBMs, one per temperature.
+r"""RBMs of Ising configurations in PyTorch: the exact Ising RBM and batches of RBMs, one per
+temperature.
 
 The book's binary RBM (:mod:`genmod.ebm`, eqs. ``ebm-rbm-energy``, ``ebm-rbm-free-energy``)
 over the spins of an :math:`L \times L` torus written as visible units
@@ -34,12 +35,14 @@ from genmod.ebm import bernoulli
 
 __all__ = [
     "spins_to_visible", "visible_to_spins", "torus_bonds", "exact_ising_rbm", "check_batched",
-    "free_energy", "p_h_given_v", "p_v_given_h", "gibbs_step", "symmetric_biases", "random_symmetry",
+    "free_energy", "p_h_given_v", "p_v_given_h", "gibbs_step", "symmetric_biases",
+    "random_symmetry",
 ]
 
 
 def spins_to_visible(spins, *, dtype=torch.float32, device=None) -> torch.Tensor:
-    r"""Spins :math:`s = \pm 1` of lattices ``(..., L, L)`` to visible units :math:`x = (s + 1)/2`, shape ``(..., L*L)``.
+    r"""Spins :math:`s = \pm 1` of lattices ``(..., L, L)`` to visible units :math:`x = (s + 1)/2`,
+    shape ``(..., L*L)``.
 
     Args:
         spins: a numpy array or tensor of ±1 (any integer or float dtype), at least 2-D.
@@ -53,7 +56,9 @@ def spins_to_visible(spins, *, dtype=torch.float32, device=None) -> torch.Tensor
     """
     s = torch.as_tensor(np.asarray(spins) if not torch.is_tensor(spins) else spins)
     if s.dim() < 2:
-        raise ValueError(f"spins must have at least two axes (..., L, L), got shape {tuple(s.shape)}")
+        raise ValueError(
+            f"spins must have at least two axes (..., L, L), got shape {tuple(s.shape)}"
+        )
     if not bool(((s == 1) | (s == -1)).all()):
         raise ValueError("spins must be exactly +1 or -1")
     return ((s.to(dtype) + 1) / 2).reshape(*s.shape[:-2], -1).to(device)
@@ -74,7 +79,8 @@ def visible_to_spins(v: torch.Tensor, L: int) -> np.ndarray:
 
 
 def torus_bonds(L: int) -> np.ndarray:
-    r"""The :math:`2L^2` nearest-neighbour bonds of the :math:`L \times L` torus, int64 ``(2 L^2, 2)``.
+    r"""The :math:`2L^2` nearest-neighbour bonds of the :math:`L \times L` torus, int64 ``(2 L^2,
+    2)``.
 
     Site :math:`(r, c)` has index :math:`rL + c` (row-major, as :func:`spins_to_visible`);
     bond ``k < L^2`` joins site ``k`` to its right neighbour, bond ``L^2 + k`` to the one below.
@@ -92,7 +98,8 @@ def torus_bonds(L: int) -> np.ndarray:
 
 
 def exact_ising_rbm(L: int, temperature: float, J: float = 1.0, *, dtype=torch.float64):
-    r"""The RBM whose marginal is exactly the Ising Boltzmann distribution on the :math:`L \times L` torus.
+    r"""The RBM whose marginal is exactly the Ising Boltzmann distribution on the :math:`L \times L`
+    torus.
 
     One hidden unit per bond :math:`\langle ij \rangle`, joined to :math:`x_i` and :math:`x_j`
     with the weight :math:`w` and with the bias :math:`-w`; every visible unit has the bias
@@ -100,7 +107,8 @@ def exact_ising_rbm(L: int, temperature: float, J: float = 1.0, *, dtype=torch.f
 
     .. math::
         w = 2 \operatorname{arccosh} e^{2K}, \qquad K = J / T, \qquad
-        F(\x) = \beta E_{\mathrm{Ising}}(\mathbf{s}) + 2L^2 \left(K - \operatorname{softplus}(-w)\right),
+        F(\x) = \beta E_{\mathrm{Ising}}(\mathbf{s}) + 2L^2 \left(K -
+            \operatorname{softplus}(-w)\right),
 
     so :math:`p(\x) = e^{-F(\x)}/Z` is :math:`e^{-\beta E(\mathbf{s})} / Z_{\mathrm{Ising}}` with
     :math:`s = 2v - 1`. The construction needs a ferromagnet, :math:`J > 0`.
@@ -113,7 +121,8 @@ def exact_ising_rbm(L: int, temperature: float, J: float = 1.0, *, dtype=torch.f
 
     Returns:
         ``(W, a, b, offset)``: ``W`` ``(L^2, 2L^2)``, ``a`` ``(L^2,)``, ``b`` ``(2L^2,)``,
-        and the constant ``offset`` (float) with :math:`F(\x) = \beta E(\mathbf{s}) + \text{offset}`.
+        and the constant ``offset`` (float) with
+        :math:`F(\x) = \beta E(\mathbf{s}) + \text{offset}`.
 
     Raises:
         ValueError: if ``T <= 0``, ``J <= 0`` or ``L < 3``.
@@ -136,14 +145,16 @@ def exact_ising_rbm(L: int, temperature: float, J: float = 1.0, *, dtype=torch.f
     W[torch.as_tensor(bonds[:, 0]), cols] = w
     W[torch.as_tensor(bonds[:, 1]), cols] = w
     b = torch.full((d_h,), -w, dtype=dtype)
-    a = torch.full((d,), -2.0 * w, dtype=dtype)                  # each site ends 4 bonds: 4 x (-w/2)
+    # each site ends 4 bonds: 4 x (-w/2)
+    a = torch.full((d,), -2.0 * w, dtype=dtype)
     softplus_minus_w = math.log1p(math.exp(-w))
     offset = d_h * (K - softplus_minus_w)
     return W, a, b, offset
 
 
 def check_batched(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
-    r"""Check the shapes of a batch of RBMs: ``W`` ``(n_T, d, d_h)``, ``a`` ``(n_T, d)``, ``b`` ``(n_T, d_h)``.
+    r"""Check the shapes of a batch of RBMs: ``W`` ``(n_T, d, d_h)``, ``a`` ``(n_T, d)``, ``b``
+    ``(n_T, d_h)``.
 
     Raises:
         ValueError: if they do not agree.
@@ -155,11 +166,14 @@ def check_batched(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
 
 def _check_v(v: torch.Tensor, W: torch.Tensor) -> None:
     if v.dim() != 3 or v.shape[0] != W.shape[0] or v.shape[2] != W.shape[1]:
-        raise ValueError(f"need v (n_T, n, d) = ({W.shape[0]}, n, {W.shape[1]}), got {tuple(v.shape)}")
+        raise ValueError(
+            f"need v (n_T, n, d) = ({W.shape[0]}, n, {W.shape[1]}), got {tuple(v.shape)}"
+        )
 
 
 def free_energy(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""The free energies :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top W)_j)` of each RBM.
+    r"""The free energies :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top
+    W)_j)` of each RBM.
 
     Eq. ``ebm-rbm-free-energy``, for every temperature of the batch at once.
 
@@ -180,18 +194,21 @@ def free_energy(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tens
 
 
 def p_h_given_v(v: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq. ``ebm-rbm-hidden-conditional``), ``(n_T, n, d_h)``."""
+    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq.
+    ``ebm-rbm-hidden-conditional``), ``(n_T, n, d_h)``."""
     return torch.sigmoid(torch.bmm(v, W) + b[:, None, :])
 
 
 def p_v_given_h(h: torch.Tensor, W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(v_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq. ``ebm-rbm-visible-conditional``), ``(n_T, n, d)``."""
+    r""":math:`p(v_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq.
+    ``ebm-rbm-visible-conditional``), ``(n_T, n, d)``."""
     return torch.sigmoid(torch.bmm(h, W.transpose(1, 2)) + a[:, None, :])
 
 
 def gibbs_step(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` of every RBM (eq. ``ebm-gibbs``).
+    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` of
+    every RBM (eq. ``ebm-gibbs``).
 
     The random draws are those of :func:`genmod.ebm.gibbs_step` (uniforms for the hidden
     layer first, then for the visible one), so for ``n_T = 1`` both give the same states
@@ -211,7 +228,8 @@ def gibbs_step(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tenso
 
 
 def symmetric_biases(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The biases that make an RBM invariant under the global flip :math:`\x \to 1 - \x` (:math:`\mathbf{s} \to -\mathbf{s}`).
+    r"""The biases that make an RBM invariant under the global flip :math:`\x \to 1 - \x`
+    (:math:`\mathbf{s} \to -\mathbf{s}`).
 
     .. math::
         a = -\tfrac12 W \mathbf{1}, \qquad b = -\tfrac12 W^\top \mathbf{1}
@@ -231,7 +249,9 @@ def symmetric_biases(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return -0.5 * W.sum(-1), -0.5 * W.sum(-2)
 
 
-def random_symmetry(spins: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+def random_symmetry(
+    spins: torch.Tensor, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
     r"""Each lattice moved by a random symmetry of the zero-field torus: a translation, one of the 8
     rotations and reflections, and the global flip.
 
@@ -266,6 +286,8 @@ def random_symmetry(spins: torch.Tensor, *, generator: torch.Generator | None = 
     flip_r = torch.rand(shape, generator=generator, device=dev) < 0.5
     out = torch.where(flip_r[..., None, None], out.flip(-2), out)
     flip_c = torch.rand(shape, generator=generator, device=dev) < 0.5
-    out = torch.where(flip_c[..., None, None], out.flip(-1), out)                # the 8 of D4
-    sign = torch.where(torch.rand(shape, generator=generator, device=dev) < 0.5, -1, 1).to(spins.dtype)
+    out = torch.where(flip_c[..., None, None], out.flip(-1), out)  # the 8 of D4
+    sign = torch.where(torch.rand(shape, generator=generator, device=dev) < 0.5, -1, 1).to(
+        spins.dtype
+    )
     return out * sign[..., None, None]                                            # the global flip

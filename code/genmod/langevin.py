@@ -43,7 +43,8 @@ Score = Callable[[torch.Tensor], torch.Tensor]
 def _check_states(x: torch.Tensor, name: str = "x") -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 2:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{name} must be a tensor of shape (n, d): n chains in d dimensions; got {shape}")
+        raise ValueError(f"{name} must be a tensor of shape (n, d): n chains in d dimensions; got "
+                         f"{shape}")
     if not torch.is_floating_point(x):
         raise ValueError(f"{name} must be a floating-point tensor, got {x.dtype}")
 
@@ -80,7 +81,8 @@ def score_from_log_prob(log_prob: Callable[[torch.Tensor], torch.Tensor]) -> Sco
     return score
 
 
-def langevin_step(x: torch.Tensor, score: Score, step_size: float, *, generator: torch.Generator | None = None,
+def langevin_step(x: torch.Tensor, score: Score, step_size: float, *,
+                  generator: torch.Generator | None = None,
                   noise_scale: float | None = None) -> torch.Tensor:
     r"""One step of the unadjusted Langevin algorithm (ULA), eq. ``ebm-ula``.
 
@@ -120,9 +122,11 @@ def langevin_step(x: torch.Tensor, score: Score, step_size: float, *, generator:
         raise ValueError(f"noise_scale must be a non-negative finite number, got {noise_scale}")
     g = score(x)
     if g.shape != x.shape:
-        raise ValueError(f"score must return the shape of its input {tuple(x.shape)}, got {tuple(g.shape)}")
-    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)  # eps_t ~ N(0, I)
-    return x + eta * g + s * eps                                  # x_{t+1} = x_t + eta grad log p + sqrt(2 eta) eps_t
+        raise ValueError(f"score must return the shape of its input {tuple(x.shape)}, got "
+                         f"{tuple(g.shape)}")
+    # eps_t ~ N(0, I)
+    eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return x + eta * g + s * eps  # x_{t+1} = x_t + eta grad log p + sqrt(2 eta) eps_t
 
 
 def langevin_chain(x0: torch.Tensor, score: Score, step_size: float, num_steps: int, *,
@@ -148,7 +152,8 @@ def langevin_chain(x0: torch.Tensor, score: Score, step_size: float, num_steps: 
     """
     _check_states(x0, "x0")
     if num_steps < 1 or burn_in < 0 or thin < 1:
-        raise ValueError(f"need num_steps >= 1, burn_in >= 0, thin >= 1; got {num_steps}, {burn_in}, {thin}")
+        raise ValueError(f"need num_steps >= 1, burn_in >= 0, thin >= 1; got {num_steps}, "
+                         f"{burn_in}, {thin}")
     keep = range(burn_in + thin, num_steps + 1, thin)
     if len(keep) == 0:
         raise ValueError(f"burn_in={burn_in} and thin={thin} keep no state of {num_steps} steps")
@@ -176,7 +181,8 @@ class MALAResult:
 def mala_chain(x0: torch.Tensor, log_prob: Callable[[torch.Tensor], torch.Tensor], step_size: float,
                num_steps: int, *, generator: torch.Generator | None = None, burn_in: int = 0,
                thin: int = 1) -> MALAResult:
-    r"""The Metropolis-adjusted Langevin algorithm (MALA), eqs. ``ebm-mala-proposal`` and ``ebm-mala-acceptance``.
+    r"""The Metropolis-adjusted Langevin algorithm (MALA), eqs. ``ebm-mala-proposal`` and
+    ``ebm-mala-acceptance``.
 
     Each step proposes the Langevin step
     :math:`\x' = \x + \eta \nabla \log p(\x) + \sqrt{2\eta}\,\epsilon`, whose density is
@@ -210,7 +216,8 @@ def mala_chain(x0: torch.Tensor, log_prob: Callable[[torch.Tensor], torch.Tensor
     _check_states(x0, "x0")
     eta = _check_step(step_size)
     if num_steps < 1 or burn_in < 0 or thin < 1:
-        raise ValueError(f"need num_steps >= 1, burn_in >= 0, thin >= 1; got {num_steps}, {burn_in}, {thin}")
+        raise ValueError(f"need num_steps >= 1, burn_in >= 0, thin >= 1; got {num_steps}, "
+                         f"{burn_in}, {thin}")
     keep = range(burn_in + thin, num_steps + 1, thin)
     if len(keep) == 0:
         raise ValueError(f"burn_in={burn_in} and thin={thin} keep no state of {num_steps} steps")
@@ -220,11 +227,12 @@ def mala_chain(x0: torch.Tensor, log_prob: Callable[[torch.Tensor], torch.Tensor
             x = x.detach().requires_grad_(True)
             lp = log_prob(x)
             if lp.shape != x.shape[:1]:
-                raise ValueError(f"log_prob must return shape ({x.shape[0]},), got {tuple(lp.shape)}")
+                raise ValueError(f"log_prob must return shape ({x.shape[0]},), got "
+                                 f"{tuple(lp.shape)}")
             (g,) = torch.autograd.grad(lp.sum(), x)
         return lp.detach(), g
 
-    def log_q(to, frm, score_frm):                   # log N(to; frm + eta score, 2 eta I) up to a constant
+    def log_q(to, frm, score_frm):  # log N(to; frm + eta score, 2 eta I) up to a constant
         return -((to - frm - eta * score_frm) ** 2).sum(-1) / (4.0 * eta)
 
     x = x0.detach()
@@ -234,7 +242,7 @@ def mala_chain(x0: torch.Tensor, log_prob: Callable[[torch.Tensor], torch.Tensor
         eps = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
         prop = x + eta * g + math.sqrt(2.0 * eta) * eps              # the Langevin proposal
         lp_prop, g_prop = value_and_score(prop)
-        log_alpha = lp_prop + log_q(x, prop, g_prop) - lp - log_q(prop, x, g)   # log of the MH ratio
+        log_alpha = lp_prop + log_q(x, prop, g_prop) - lp - log_q(prop, x, g)  # log of the MH ratio
         u = torch.rand(x.shape[:1], generator=generator, dtype=x.dtype, device=x.device)
         accept = torch.log(u) < log_alpha
         accepted += int(accept.sum())
@@ -246,35 +254,42 @@ def mala_chain(x0: torch.Tensor, log_prob: Callable[[torch.Tensor], torch.Tensor
     return MALAResult(torch.stack(kept), accepted / (num_steps * x.shape[0]))
 
 
-def sgld_step_sizes(num_steps: int, *, eta0: float, t0: float = 1.0, decay: float = 0.55) -> torch.Tensor:
-    r"""The polynomially decaying step sizes of SGLD, :math:`\eta_t = \eta_0 (1 + t/t_0)^{-\xi}`, eq. ``ebm-sgld-schedule``.
+def sgld_step_sizes(num_steps: int, *, eta0: float, t0: float = 1.0,
+                    decay: float = 0.55) -> torch.Tensor:
+    r"""The polynomially decaying step sizes of SGLD, eq. ``ebm-sgld-schedule``:
+    :math:`\eta_t = \eta_0 (1 + t/t_0)^{-\upsilon}`.
 
-    With the decay exponent :math:`\xi \in (1/2, 1]` the schedule satisfies Robbins and
+    With the decay exponent :math:`\upsilon \in (1/2, 1]` the schedule satisfies Robbins and
     Monro's conditions :math:`\sum_t \eta_t = \infty`, :math:`\sum_t \eta_t^2 < \infty`.
 
     Args:
         num_steps: number of steps :math:`t = 0, \ldots, \text{num\_steps} - 1`.
         eta0: the first step size :math:`\eta_0 > 0` (squared units of the parameters).
         t0: the number of steps :math:`t_0 > 0` over which the steps stay near :math:`\eta_0`.
-        decay: the exponent :math:`\xi`, in (1/2, 1].
+        decay: the exponent :math:`\upsilon`, in (1/2, 1].
 
     Returns:
         Float64 tensor of shape ``(num_steps,)``.
 
     Raises:
-        ValueError: if ``eta0`` or ``t0`` is not positive, ``decay`` is outside (1/2, 1] or ``num_steps < 1``.
+        ValueError: if ``eta0`` or ``t0`` is not positive, ``decay`` is outside (1/2, 1] or
+            ``num_steps < 1``.
 
     References:
-        Welling and Teh (2011), section 3 (their :math:`\epsilon_t = a (b + t)^{-\gamma} = 2\eta_t`).
+        Welling and Teh (2011), section 3 (their :math:`\epsilon_t = a (b + t)^{-\gamma} =
+        2\eta_t`).
     """
     if num_steps < 1 or not eta0 > 0 or not t0 > 0 or not 0.5 < decay <= 1:
-        raise ValueError(f"need num_steps >= 1, eta0 > 0, t0 > 0, 0.5 < decay <= 1; got {num_steps}, {eta0}, {t0}, {decay}")
+        raise ValueError("need num_steps >= 1, eta0 > 0, t0 > 0, 0.5 < decay <= 1; got "
+                         f"{num_steps}, {eta0}, {t0}, {decay}")
     t = torch.arange(num_steps, dtype=torch.float64)
     return eta0 * (1.0 + t / t0) ** (-decay)
 
 
-def sgld(theta0: torch.Tensor, grad_log_prior: Score, grad_log_lik: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-         data: torch.Tensor, *, batch_size: int, step_sizes, generator: torch.Generator | None = None,
+def sgld(theta0: torch.Tensor, grad_log_prior: Score,
+         grad_log_lik: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+         data: torch.Tensor, *, batch_size: int, step_sizes,
+         generator: torch.Generator | None = None,
          burn_in: int = 0, thin: int = 1) -> torch.Tensor:
     r"""Stochastic-gradient Langevin dynamics (Welling and Teh 2011), eq. ``ebm-sgld``.
 
@@ -332,9 +347,10 @@ def sgld(theta0: torch.Tensor, grad_log_prior: Score, grad_log_lik: Callable[[to
         g_prior = grad_log_prior(theta)
         g_lik = grad_log_lik(theta, data[idx])
         if g_prior.shape != theta.shape or g_lik.shape != theta.shape:
-            raise ValueError(f"gradients must have the shape of theta {tuple(theta.shape)}; got prior "
-                             f"{tuple(g_prior.shape)}, likelihood {tuple(g_lik.shape)}")
-        drift = g_prior + (n / batch_size) * g_lik                  # unbiased estimate of grad log posterior
+            raise ValueError(f"gradients must have the shape of theta {tuple(theta.shape)}; "
+                             f"got prior {tuple(g_prior.shape)}, "
+                             f"likelihood {tuple(g_lik.shape)}")
+        drift = g_prior + (n / batch_size) * g_lik  # unbiased estimate of grad log posterior
         eps = torch.randn(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
         theta = theta + eta * drift + math.sqrt(2.0 * eta) * eps    # eq. ebm-sgld
         if t in keep:

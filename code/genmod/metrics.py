@@ -27,7 +27,8 @@ def _as_2d(name: str, a) -> np.ndarray:
     elif a.ndim > 2:
         a = a.reshape(len(a), -1)
     if a.ndim != 2 or len(a) < 2:
-        raise ValueError(f"{name} must hold at least 2 samples of shape (N, d); got shape {np.shape(a)}")
+        raise ValueError(f"{name} must hold at least 2 samples of shape (N, d); "
+                         f"got shape {np.shape(a)}")
     return a
 
 
@@ -124,8 +125,8 @@ def mmd2_against_real(generated, real, *, num_samples: int, seed: int = 0) -> di
     x, y = _as_2d("generated", generated), _as_2d("real", real)
     if num_samples < 2 or len(x) < num_samples or len(y) < 2 * num_samples:
         raise ValueError(
-            f"need num_samples >= 2, at least num_samples generated and 2 * num_samples real samples; "
-            f"got num_samples={num_samples}, {len(x)} generated, {len(y)} real"
+            "need num_samples >= 2, at least num_samples generated and 2 * num_samples real "
+            f"samples; got num_samples={num_samples}, {len(x)} generated, {len(y)} real"
         )
     idx = np.random.default_rng(seed).permutation(len(y))
     real_a, real_b = y[idx[:num_samples]], y[idx[num_samples : 2 * num_samples]]  # disjoint
@@ -174,7 +175,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     d = mu1.shape[0]
     if mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
         raise ValueError(
-            f"shapes do not match: mu1 {mu1.shape}, mu2 {mu2.shape}, sigma1 {s1.shape}, sigma2 {s2.shape}"
+            f"shapes do not match: mu1 {mu1.shape}, mu2 {mu2.shape}, sigma1 {s1.shape}, "
+            f"sigma2 {s2.shape}"
         )
     with warnings.catch_warnings():
         # Rank-deficient covariances (e.g. dead ReLU features) are common; sqrtm still
@@ -195,7 +197,8 @@ def frechet_distance_features(f1, f2) -> float:
     return frechet_distance(*gaussian_stats(f1), *gaussian_stats(f2))
 
 
-def mode_coverage(samples, centers, *, std: float, num_std: float = 3.0, min_fraction: float = 0.01) -> dict:
+def mode_coverage(samples, centers, *, std: float, num_std: float = 3.0,
+                  min_fraction: float = 0.01) -> dict:
     r"""Modes covered and fraction of high-quality samples on a Gaussian mixture.
 
     A sample is *high quality* if it lies within ``num_std * std`` of its nearest

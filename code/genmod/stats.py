@@ -41,7 +41,8 @@ class Estimate:
         return f"{self.value:.4f} +- {self.se:.4f}"
 
     def z(self, reference: float) -> float:
-        r"""The deviation from ``reference`` in standard errors, :math:`(\hat\theta - \theta) / \mathrm{se}`.
+        r"""The deviation from ``reference`` in standard errors,
+        :math:`(\hat\theta - \theta) / \mathrm{se}`.
 
         Returns:
             A float; :math:`\pm\infty` when ``se`` is 0 and the value differs from the
@@ -61,7 +62,8 @@ def jackknife(statistic, *columns, num_blocks: int = 20) -> Estimate:
 
     .. math::
         \hat\theta_J = B \hat\theta - (B - 1) \bar\theta_{(\cdot)}, \qquad
-        \mathrm{se}^2 = \frac{B - 1}{B} \sum_{b=1}^{B} \left(\hat\theta_{(b)} - \bar\theta_{(\cdot)}\right)^2
+        \mathrm{se}^2 = \frac{B - 1}{B} \sum_{b=1}^{B}
+            \left(\hat\theta_{(b)} - \bar\theta_{(\cdot)}\right)^2
 
     (bias-corrected). Blocks much longer than the autocorrelation time make the blocks
     about independent, so the error accounts for correlated samples.
@@ -76,8 +78,8 @@ def jackknife(statistic, *columns, num_blocks: int = 20) -> Estimate:
     """
     n = len(columns[0])
     if num_blocks < 2 or n < num_blocks or any(len(c) != n for c in columns):
-        raise ValueError(f"need num_blocks >= 2 and at least num_blocks samples in every column, got n = {n}, "
-                         f"num_blocks = {num_blocks}")
+        raise ValueError("need num_blocks >= 2 and at least num_blocks samples in every column, "
+                         f"got n = {n}, num_blocks = {num_blocks}")
     edges = np.linspace(0, n, num_blocks + 1).astype(int)
     full = statistic(*columns)
     loo = np.empty(num_blocks)

@@ -1,5 +1,6 @@
 r"""TensorFlow helpers: seeding, the device report and the CPU thread policy, Keras
-weights as ``.npz`` files, and checkpoints of Keras models.
+weights as ``.npz`` files, checkpoints of Keras models, and the GAN losses in Keras
+(the twins of :mod:`genmod.gan`).
 
 Importing this module imports ``tensorflow``. Import torchvision *before* it in any
 process that needs both (``CONTRIBUTING.md``, "Known traps"); the book's notebooks
@@ -97,7 +98,8 @@ def load_weights(model: tf.keras.Model, path) -> tf.keras.Model:
 def load_or_train(notebook: str, config: Config, *, build: Callable[[Config], tf.keras.Model],
                   train: Callable[[], tuple], save: bool = True, folder: Path | None = None,
                   verbose: bool = True):
-    r"""A Keras model trained by the notebook's own code: loaded from its checkpoint, or trained and saved.
+    r"""A Keras model trained by the notebook's own code: loaded from its checkpoint, or
+    trained and saved.
 
     The TensorFlow twin of :func:`genmod.torchutils.load_or_train`: the checkpoint
     holds the model's weight arrays (:func:`save_weights`), and its provenance is
@@ -123,3 +125,82 @@ def load_or_train(notebook: str, config: Config, *, build: Callable[[Config], tf
         read=lambda path: load_weights(build(config), path), builder=build.__name__,
         device=describe_device(verbose=False), folder=folder, save=save, suffix=".npz",
         verbose=verbose)
+
+
+# ---------------------------------------------------------------------------
+# GAN losses (Keras): the TensorFlow twins of genmod.gan's, from the discriminator's logits.
+# Introduced (and shown with genmod.show_source) in book/gans/dcgan_mnist_tf; used by
+# book/gans/cgan_mnist_tf. The equations are in book/gans/theory.md.
+# ---------------------------------------------------------------------------
+
+
+def binary_cross_entropy_from_logits(logits: tf.Tensor, label) -> tf.Tensor:
+    r"""The binary cross-entropy of a logit and a label, averaged over the batch.
+
+    .. math::
+        \mathrm{BCE}(\ell, y)
+            = -\left[y \log \sigmoid(\ell) + (1 - y) \log\left(1 - \sigmoid(\ell)\right)\right]
+            = \log\left(1 + e^{\ell}\right) - y \ell ,
+
+    computed by ``tf.nn.sigmoid_cross_entropy_with_logits``, which stays finite where
+    :math:`\sigmoid(\ell)` rounds to 0 or 1 (the value of
+    ``tf.keras.losses.BinaryCrossentropy(from_logits=True)``, without a Keras object).
+
+    Args:
+        logits: :math:`\ell`, the discriminator's logits, shape ``(B, 1)`` or ``(B,)``, float.
+        label: :math:`y \in [0, 1]`, a number (``1.0`` for "real", ``0.0`` for
+            "generated") or a tensor broadcastable to ``logits``.
+
+    Returns:
+        A scalar tensor, in nats.
+    """
+    labels = tf.broadcast_to(tf.cast(label, logits.dtype), tf.shape(logits))
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def discriminator_loss(logits_real: tf.Tensor, logits_fake: tf.Tensor) -> tf.Tensor:
+    r"""The discriminator's loss: minus the value function on a minibatch, from logits.
+
+    .. math::
+        \mathcal{L}_D = \frac1B \sum_i \mathrm{BCE}(\ell(\x_i), 1)
+            + \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 0)
+            = -\frac1B \sum_i \log D(\x_i) - \frac1B \sum_i \log\left(1 - D(G(\h_i))\right)
+            = -\hat v(G, D) ,
+
+    with :math:`D = \sigmoid(\ell)` (eq. ``gans-value-function``; Goodfellow et al. 2014,
+    eq. 1). At :math:`D = \tfrac12` everywhere it is :math:`\log 4`. With the label as a
+    second input of the discriminator, :math:`\ell(\x, y)`, it is minus the conditional
+    value function (eq. ``gans-conditional-game``). The Keras twin of
+    :func:`genmod.gan.discriminator_loss`.
+
+    Args:
+        logits_real: :math:`\ell(\x)` on real data, shape ``(B, 1)`` or ``(B,)``.
+        logits_fake: :math:`\ell(G(\h))` on generated data, same shape rule.
+
+    Returns:
+        A scalar tensor, in nats.
+    """
+    real_loss = binary_cross_entropy_from_logits(logits_real, 1.0)  # -mean log D(x)
+    fake_loss = binary_cross_entropy_from_logits(logits_fake, 0.0)  # -mean log(1 - D(G(h)))
+    return real_loss + fake_loss                                     # L_D = -v(G, D) on the batch
+
+
+def generator_loss_nonsaturating(logits_fake: tf.Tensor) -> tf.Tensor:
+    r"""The non-saturating generator loss from logits: the fakes' cross-entropy with "real".
+
+    .. math::
+        \mathcal{L}_G^{\mathrm{ns}} = \frac1B \sum_i \mathrm{BCE}(\ell(G(\h_i)), 1)
+            = -\frac1B \sum_i \log D(G(\h_i))
+
+    (eq. ``gans-nonsaturating-loss``; Goodfellow et al. 2014, Sec. 3). Its gradient with
+    respect to the logit is :math:`-(1 - D)`, large where the discriminator rejects the
+    fakes; at :math:`D = \tfrac12` the loss is :math:`\log 2`. The Keras twin of
+    :func:`genmod.gan.generator_loss_nonsaturating`.
+
+    Args:
+        logits_fake: :math:`\ell(G(\h))`, shape ``(B, 1)`` or ``(B,)``.
+
+    Returns:
+        A scalar tensor, in nats (at least 0).
+    """
+    return binary_cross_entropy_from_logits(logits_fake, 1.0)

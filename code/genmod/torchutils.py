@@ -73,7 +73,8 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def images_to_tensor(x: np.ndarray, *, value_range=(0.0, 1.0), flatten: bool = False) -> torch.Tensor:
+def images_to_tensor(x: np.ndarray, *, value_range=(0.0, 1.0),
+                     flatten: bool = False) -> torch.Tensor:
     r"""Convert uint8 images ``(N, 28, 28)`` in 0..255 to a float32 tensor.
 
     Args:
@@ -97,7 +98,8 @@ def images_to_tensor(x: np.ndarray, *, value_range=(0.0, 1.0), flatten: bool = F
 def load_or_train(notebook: str, config: Config, *, build: Callable[[Config], torch.nn.Module],
                   train: Callable[[], tuple], device: torch.device | str, save: bool = True,
                   folder: Path | None = None, verbose: bool = True):
-    r"""A PyTorch model trained by the notebook's own code: loaded from its checkpoint, or trained and saved.
+    r"""A PyTorch model trained by the notebook's own code: loaded from its checkpoint, or
+    trained and saved.
 
     The checkpoint of ``notebook`` for exactly ``config`` (:mod:`genmod.checkpoints`)
     holds the model's ``state_dict``; its provenance (command, scale, device, training

@@ -56,7 +56,9 @@ def data():
 
 
 def loss_of_map(S, A):
-    r"""L = tr[(I - A) S (I - A)^T] = (1/N) sum_i ||x_i - A x_i||^2, eq. autoencoders-reconstruction-loss."""
+    r"""L = tr[(I - A) S (I - A)^T] = (1/N) sum_i ||x_i - A x_i||^2.
+
+    Eq. autoencoders-reconstruction-loss."""
     R = np.eye(len(S)) - A
     return float(np.trace(R @ S @ R.T))
 
@@ -69,11 +71,15 @@ def projector(V):
 
 @functools.cache
 def notebook():
-    """The notebook's own model and training loop, taken from book/autoencoders/autoencoder_pca_torch.py.
+    """The notebook's own model and training loop.
 
-    Taken on first use (inside a test), so a broken notebook fails the tests that need it, not the module.
+    Taken from book/autoencoders/autoencoder_pca_torch.py.
+
+    Taken on first use (inside a test), so a broken notebook fails the tests that need it, not
+    the module.
     """
-    return notebook_functions("book/autoencoders/autoencoder_pca_torch.py", ["LinearAutoencoder", "train_autoencoder"],
+    return notebook_functions("book/autoencoders/autoencoder_pca_torch.py",
+                              ["LinearAutoencoder", "train_autoencoder"],
                               {"torch": torch, "nn": torch.nn, "F": torch.nn.functional})
 
 
@@ -97,10 +103,18 @@ def train_linear_autoencoder(x, k, *, init, steps=3000, lr=1e-2, seed=0):
         raise ValueError(init)
 
     def weights():
-        return model.encoder.weight.detach().numpy().copy(), model.decoder.weight.detach().numpy().copy()
+        return (model.encoder.weight.detach().numpy().copy(),
+                model.decoder.weight.detach().numpy().copy())
 
     initial = weights()
-    notebook()["train_autoencoder"](model, xt, num_epochs=steps, batch_size=len(xt), lr=lr, seed=seed)
+    # 3000 tiny steps: one thread is several times faster than more on a shared CPU
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        notebook()["train_autoencoder"](model, xt, num_epochs=steps, batch_size=len(xt), lr=lr,
+                                        seed=seed)
+    finally:
+        torch.set_num_threads(threads)
     return weights(), initial
 
 
@@ -115,7 +129,9 @@ def max_angle_deg(V, W):
 
 
 def angle_tolerance_deg(lam):
-    r"""Largest principal angle allowed by eq. autoencoders-angle-bound for an excess loss of REL_TOL_LOSS * L*."""
+    r"""Largest principal angle allowed by eq. autoencoders-angle-bound.
+
+    For an excess loss of REL_TOL_LOSS * L*."""
     l_star = lam[K:].sum()
     return float(np.degrees(np.arcsin(np.sqrt(REL_TOL_LOSS * l_star / (lam[K - 1] - lam[K])))))
 
@@ -141,25 +157,31 @@ def test_eckart_young_is_the_pca_error_and_no_rank_k_map_beats_it(data):
     assert min(nearby_losses) > l_star
 
 
+@pytest.mark.slow  # trains the linear autoencoder (the `trained` fixture)
 def test_linear_autoencoder_reaches_the_eckart_young_error(data, trained):
     x, S, lam, U = data
     init, (W_enc, W_dec), _ = trained
     l_star = lam[K:].sum()
     loss = loss_of_map(S, W_dec @ W_enc)
-    assert loss >= l_star * (1 - 1e-12), "below the Eckart-Young minimum: the loss or the data are wrong"
-    assert loss / l_star - 1 < REL_TOL_LOSS, f"{init} start: relative excess {loss / l_star - 1:.2e}"
+    assert loss >= l_star * (1 - 1e-12), (
+        "below the Eckart-Young minimum: the loss or the data are wrong")
+    assert loss / l_star - 1 < REL_TOL_LOSS, (
+        f"{init} start: relative excess {loss / l_star - 1:.2e}")
 
 
+@pytest.mark.slow  # trains the linear autoencoder (the `trained` fixture)
 def test_linear_autoencoder_spans_the_principal_subspace(data, trained):
     x, S, lam, U = data
     init, (W_enc, W_dec), _ = trained
     angle = max_angle_deg(W_dec, U[:, :K])
     tolerance = angle_tolerance_deg(lam)                    # about 1.4 degrees for this spectrum
-    assert angle < tolerance, f"{init} start: largest principal angle {angle:.3f} deg >= {tolerance:.3f} deg"
+    assert angle < tolerance, (
+        f"{init} start: largest principal angle {angle:.3f} deg >= {tolerance:.3f} deg")
     # the product W_dec W_enc is unique at the global minimum (X has full column rank): U_k U_k^T
     assert np.linalg.norm(W_dec @ W_enc - U[:, :K] @ U[:, :K].T) < 0.02
 
 
+@pytest.mark.slow  # trains the linear autoencoder (the `trained` fixture)
 def test_principal_directions_are_recovered_from_the_decoder(data, trained):
     """Exercise autoencoders-ex-recover: QR of W_dec, then the k x k eigenproblem of Q^T S Q."""
     x, S, lam, U = data
@@ -173,6 +195,7 @@ def test_principal_directions_are_recovered_from_the_decoder(data, trained):
     assert cosines.min() > 0.999
 
 
+@pytest.mark.slow  # trains the linear autoencoder (the `trained` fixture)
 def test_any_invertible_mixing_gives_the_same_loss(data, trained):
     """Step 4 of the argument: (W_dec C, C^{-1} W_enc) is as good as (W_dec, W_enc)."""
     x, S, lam, U = data
@@ -180,9 +203,11 @@ def test_any_invertible_mixing_gives_the_same_loss(data, trained):
     C = np.random.default_rng(2).standard_normal((K, K)) + 3 * np.eye(K)
     mixed = (W_dec @ C) @ (np.linalg.inv(C) @ W_enc)
     assert loss_of_map(S, mixed) == pytest.approx(loss_of_map(S, W_dec @ W_enc), rel=1e-10)
-    assert max_angle_deg(W_dec @ C, U[:, :K]) == pytest.approx(max_angle_deg(W_dec, U[:, :K]), abs=1e-6)
+    angle = max_angle_deg(W_dec, U[:, :K])
+    assert max_angle_deg(W_dec @ C, U[:, :K]) == pytest.approx(angle, abs=1e-6)
 
 
+@pytest.mark.slow  # trains the linear autoencoder (the `trained` fixture)
 def test_negative_controls_fail_the_checks(data, trained):
     x, S, lam, U = data
     _, (W_enc, W_dec), (W_enc0, W_dec0) = trained
@@ -198,7 +223,8 @@ def test_negative_controls_fail_the_checks(data, trained):
 
 
 def test_other_eigenvector_projections_are_saddles(data):
-    """Baldi and Hornik (exercise autoencoders-ex-saddle): critical points, and a way down along a rotation."""
+    """Baldi and Hornik (exercise autoencoders-ex-saddle): critical points, and a way down along a
+    rotation."""
     x, S, lam, U = data
     St = torch.as_tensor(S)
     eye = torch.eye(D, dtype=torch.float64)
@@ -238,7 +264,9 @@ def test_other_eigenvector_projections_are_saddles(data):
 
 
 def test_angle_bound(data):
-    r"""Eq. autoencoders-angle-bound: L - L* >= (lambda_k - lambda_{k+1}) sum_i sin^2 theta_i, with equality cases."""
+    r"""Eq. autoencoders-angle-bound: L - L* >= (lambda_k - lambda_{k+1}) sum_i sin^2 theta_i.
+
+    With its equality cases."""
     x, S, lam, U = data
     l_star = lam[K:].sum()
     gap = lam[K - 1] - lam[K]
@@ -252,4 +280,5 @@ def test_angle_bound(data):
     theta = 0.4
     V = U[:, :K].copy()
     V[:, K - 1] = np.cos(theta) * U[:, K - 1] + np.sin(theta) * U[:, K]
-    assert loss_of_map(S, projector(V)) - l_star == pytest.approx(gap * np.sin(theta) ** 2, rel=1e-9)
+    excess = loss_of_map(S, projector(V)) - l_star
+    assert excess == pytest.approx(gap * np.sin(theta) ** 2, rel=1e-9)

@@ -16,7 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "book" / "checks.md"
 # every chapter of the book: book/<part>/<name>.md (theory.md, and a part's further chapters)
-CHAPTERS = {f"{path.parent.name}/{path.stem}": path for path in sorted((ROOT / "book").glob("*/*.md"))}
+CHAPTERS = {
+    f"{path.parent.name}/{path.stem}": path for path in sorted((ROOT / "book").glob("*/*.md"))
+}
 TEST_REF = re.compile(r"`(test_[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)`")
 CITED = re.compile(r"\{(eq|ref)\}`([a-z0-9-]+)`")
 
@@ -32,7 +34,9 @@ def _labels(path: Path):
 @functools.lru_cache(maxsize=None)
 def _test_functions(path: Path) -> frozenset:
     tree = ast.parse(path.read_text())
-    return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))
+    return frozenset(
+        n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+    )
 
 
 def test_every_named_test_exists():
@@ -54,9 +58,14 @@ def test_every_cited_label_exists_with_the_right_role():
         eq, ex = _labels(path)
         equations |= eq
         exercises |= ex
-    bad = [f"{{{role}}}`{label}`" for role, label in CITED.findall(PAGE.read_text())
-           if label not in (equations if role == "eq" else exercises)]
-    assert not bad, f"book/checks.md cites labels that are not equations/exercises of the chapters: {bad}"
+    bad = [
+        f"{{{role}}}`{label}`"
+        for role, label in CITED.findall(PAGE.read_text())
+        if label not in (equations if role == "eq" else exercises)
+    ]
+    assert not bad, (
+        f"book/checks.md cites labels that are not equations/exercises of the chapters: {bad}"
+    )
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
@@ -64,5 +73,42 @@ def test_every_labelled_equation_and_exercise_is_listed(chapter):
     equations, exercises = _labels(CHAPTERS[chapter])
     assert equations, f"no labelled equations found in {CHAPTERS[chapter]}"
     cited = set(CITED.findall(PAGE.read_text()))
-    missing = sorted({("eq", e) for e in equations} - cited) + sorted({("ref", x) for x in exercises} - cited)
+    missing = sorted({("eq", e) for e in equations} - cited) + sorted(
+        {("ref", x) for x in exercises} - cited
+    )
     assert not missing, f"book/checks.md does not list these labels of book/{chapter}.md: {missing}"
+
+
+# The physics notebooks' results are claims about physics: each figure their summary
+# states (a glued value, {glue:text}`key`) is on the page as `<notebook>:<key>`, with the
+# test that checks it or "no test" and the reason.
+PHYSICS_NOTEBOOKS = sorted((ROOT / "book" / "physics").glob("*.py"))
+SUMMARY = re.compile(r"^# ##\s+(?:Summary|Results)\b.*?(?=^# ##\s|\Z)", re.M | re.S)
+GLUE_KEY = re.compile(r"\{glue(?::[a-z]+)?\}`([a-z0-9_]+)(?::[^`]*)?`")
+
+
+def summary_glue_keys(source: str) -> list[str]:
+    """The glue keys that a notebook's `## Summary` or `## Results` section quotes."""
+    return sorted({key for section in SUMMARY.findall(source) for key in GLUE_KEY.findall(section)})
+
+
+def test_summary_glue_keys_are_found():
+    source = (
+        "# ## Summary\n# reaches {glue:text}`rel_err:.1%` and {glue}`c_peak`.\n# ## Exercises\n"
+        "# {glue:text}`other`\n"
+    )
+    assert summary_glue_keys(source) == ["c_peak", "rel_err"]
+
+
+@pytest.mark.parametrize("notebook", PHYSICS_NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_physics_result_is_listed(notebook):
+    page = PAGE.read_text()
+    missing = [
+        f"{notebook.stem}:{key}"
+        for key in summary_glue_keys(notebook.read_text())
+        if f"`{notebook.stem}:{key}`" not in page
+    ]
+    assert not missing, (
+        f"book/checks.md does not list these results of {notebook.stem}'s summary: "
+        f"{missing}; add each as `<notebook>:<key>` with its test, or 'no test' and why"
+    )

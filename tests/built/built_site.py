@@ -98,7 +98,8 @@ class Chromium:
 
     def _start(self) -> None:
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        attached = self.call("Target.attachToTarget", targetId=target, flatten=True)
+        self.session = attached["sessionId"]
         self.call("Page.enable", session=True)
         self.call("Network.enable", session=True)
         self.call(
@@ -168,7 +169,8 @@ class Chromium:
         result = self.call("Page.navigate", session=True, url=url)
         if result.get("errorText"):
             raise CDPError(f"{url}: {result['errorText']}")
-        if "loaderId" in result:  # a new document; moving to an anchor of the same one loads nothing
+        # a new document; moving to an anchor of the same one loads nothing
+        if "loaderId" in result:
             self.wait_for_event("Page.loadEventFired")
 
     def evaluate(self, expression: str):
@@ -187,7 +189,8 @@ class Chromium:
     def requests(self) -> list[str]:
         """URLs the page asked for since it was opened."""
         return [
-            e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"
+            e["params"]["request"]["url"] for e in self.events
+            if e["method"] == "Network.requestWillBeSent"
         ]
 
     def screenshot(self, path: Path) -> Path:

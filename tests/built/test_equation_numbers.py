@@ -29,7 +29,8 @@ def numbered_chapters() -> list[list[str]]:
         for section in entry.get("sections", []):
             yield from pages(section)
 
-    return [list(pages(ch)) for part in TOC["parts"] if part.get("numbered") for ch in part["chapters"]]
+    return [list(pages(ch)) for part in TOC["parts"] if part.get("numbered")
+            for ch in part["chapters"]]
 
 
 def soup(site: Path, page: str) -> BeautifulSoup:
@@ -79,7 +80,8 @@ def test_references_show_the_numbers_of_their_equations(site):
         for link in page.select('a.reference.internal[href*="#equation-"]'):
             href = urlsplit(link["href"])
             target = (path.parent / href.path).resolve() if href.path else path.resolve()
-            references.append((path.relative_to(site).as_posix(), (target.as_posix(), href.fragment), link.text.strip()))
+            references.append((path.relative_to(site).as_posix(),
+                               (target.as_posix(), href.fragment), link.text.strip()))
 
     from_notebooks = [r for r in references if not r[0].endswith(("theory.html", "notation.html"))]
     assert from_notebooks, "no notebook page refers to an equation of a chapter"

@@ -17,8 +17,8 @@ import yaml
 from built_site import ROOT, site_dir
 
 # Pages that must have typeset math; every other page with math is checked too.
-REQUIRED = ["book/notation", "book/autoencoders/theory", "book/ebm/theory", "book/ebm/langevin", "book/vae/theory",
-            "book/diffusion/theory", "book/gans/theory", "book/physics/ising"]
+REQUIRED = ["book/notation", "book/autoencoders/theory", "book/ebm/theory", "book/ebm/langevin",
+            "book/vae/theory", "book/diffusion/theory", "book/gans/theory", "book/physics/ising"]
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 MACROS = CONFIG["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
@@ -103,11 +103,13 @@ def test_math_is_typeset_offline(page, rendered):
         f"{page}: MathJax did not load (script {r['script']}); the browser has no network, "
         "so the site must ship MathJax (sphinx-mathjax-offline in _config.yml)"
     )
-    assert not r["script"].startswith(("http:", "https:")), f"{page}: MathJax comes from {r['script']}"
+    assert not r["script"].startswith(("http:", "https:")), (
+        f"{page}: MathJax comes from {r['script']}")
     assert r["version"].startswith("3."), f"{page}: MathJax {r['version']}, expected 3.x"
     assert r["typeset"], f"{page}: MathJax did not finish typesetting in 30 s"
     assert r["math"] > 0, f"{page}: no math on the page"
-    assert r["containers"] >= r["math"], f"{page}: {r['containers']} typeset of {r['math']} formulas"
+    assert r["containers"] >= r["math"], (
+        f"{page}: {r['containers']} typeset of {r['math']} formulas")
     assert not r["untypeset"], f"{page}: formulas left as TeX: {r['untypeset'][:5]}"
     assert not r["errors"], f"{page}: MathJax errors: {r['errors'][:5]}"
     assert not r["undefined"], f"{page}: undefined macros (shown in red): {r['undefined'][:5]}"
@@ -116,7 +118,8 @@ def test_math_is_typeset_offline(page, rendered):
 @pytest.mark.parametrize("page", pages_with_math())
 def test_no_raw_tex_in_visible_text(page, rendered):
     r = rendered(page)
-    for pattern, text, where in [(DELIMITERS, r["text"], "text"), (MACRO_NAMES, r["prose"], "text outside code")]:
+    for pattern, text, where in [(DELIMITERS, r["text"], "text"),
+                                 (MACRO_NAMES, r["prose"], "text outside code")]:
         hits = [text[max(m.start() - 40, 0) : m.end() + 40] for m in pattern.finditer(text)]
         assert not hits, f"{page}: raw TeX in the visible {where}: {hits[:3]}"
 
@@ -124,7 +127,8 @@ def test_no_raw_tex_in_visible_text(page, rendered):
 @pytest.mark.parametrize("page", pages_with_math())
 def test_pages_ask_for_nothing_off_the_site(page, rendered):
     """Scripts, styles and fonts all come from the build: a page needs no network."""
-    outside = [u for u in rendered(page)["requests"] if not u.startswith(("file:", "data:", "blob:"))]
+    outside = [u for u in rendered(page)["requests"]
+               if not u.startswith(("file:", "data:", "blob:"))]
     assert not outside, f"{page} asked for {outside[:5]}"
 
 
@@ -140,7 +144,8 @@ def typeset(browser, tex: str) -> str:
 
 
 def test_every_macro_typesets(site, browser):
-    """Each macro of _config.yml, with arguments where it takes some, gives MathML without errors."""
+    """Each macro of _config.yml, with arguments where it takes some, gives MathML without
+    errors."""
     browser.open((site / "book/notation.html").as_uri())
     assert browser.evaluate(PROBE)["typeset"]
     # The check itself: an undefined macro comes out in red, a TeX error as merror.
@@ -158,9 +163,11 @@ def test_mathjax_is_served_by_the_site(site):
         html = (site / f"{page}.html").read_text(encoding="utf-8")
         src = re.search(r'<script[^>]*src="([^"?]*mathjax[^"?]*)[^"]*"', html)
         assert src, f"{page}: no MathJax script"
-        assert not src.group(1).startswith(("http:", "https:", "//")), f"{page}: MathJax from {src.group(1)}"
+        assert not src.group(1).startswith(("http:", "https:", "//")), (
+            f"{page}: MathJax from {src.group(1)}")
         assert (site / page).parent.joinpath(src.group(1)).resolve().is_file(), src.group(1)
-    fonts = list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    fonts_dir = site / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    fonts = list(fonts_dir.glob("*.woff"))
     assert fonts, "MathJax's fonts are not in _static/mathjax"
 
 

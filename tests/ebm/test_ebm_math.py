@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from genmod import ebm
+from genmod.stats import Estimate
 
 DTYPE = torch.float64
 NUM_SE = 5.0
@@ -40,7 +41,9 @@ def joint_table(W, a, b):
 
 
 def test_energy_and_boltzmann_distribution_by_enumeration():
-    """eqs. ebm-rbm-energy, ebm-boltzmann, ebm-partition-function: E against its definition, Z as the full sum."""
+    """eqs. ebm-rbm-energy, ebm-boltzmann, ebm-partition-function: E against its definition, Z as
+    the full sum.
+    """
     W, a, b = tiny_rbm()
     xs, hs, e, log_z = joint_table(W, a, b)
     x, h = xs[5], hs[3]
@@ -48,11 +51,14 @@ def test_energy_and_boltzmann_distribution_by_enumeration():
         -(a @ x + b @ h + x @ W @ h).item(), abs=1e-12)
     p = torch.exp(-e - log_z)
     assert p.sum().item() == pytest.approx(1.0, abs=1e-12)
-    assert log_z.item() == pytest.approx(math.log(sum(math.exp(-v) for v in e.flatten().tolist())), abs=1e-10)
+    assert log_z.item() == pytest.approx(math.log(sum(math.exp(-v) for v in e.flatten().tolist())),
+                                         abs=1e-10)
 
 
 def test_conditionals_factorise_as_sigmoids():
-    """eqs. ebm-rbm-hidden-conditional, ebm-rbm-visible-conditional: p(h_j=1|x), p(x_i=1|h) from the joint table."""
+    """eqs. ebm-rbm-hidden-conditional, ebm-rbm-visible-conditional: p(h_j=1|x), p(x_i=1|h) from the
+    joint table.
+    """
     W, a, b = tiny_rbm(1)
     xs, hs, e, log_z = joint_table(W, a, b)
     p = torch.exp(-e - log_z)                                  # (2^d, 2^d_h)
@@ -70,17 +76,21 @@ def test_free_energy_closed_form_equals_brute_force_sum():
     """eqs. ebm-free-energy, ebm-rbm-free-energy: F(x) = -log sum_h exp(-E(x, h)) in closed form."""
     W, a, b = tiny_rbm(2)
     xs, _, e, _ = joint_table(W, a, b)
-    torch.testing.assert_close(ebm.free_energy(xs, W, a, b), -torch.logsumexp(-e, 1), rtol=0, atol=1e-12)
+    torch.testing.assert_close(ebm.free_energy(xs, W, a, b), -torch.logsumexp(-e, 1), rtol=0,
+                               atol=1e-12)
 
 
 def test_log_z_exact_sums_over_the_hidden_layer():
-    """eq. ebm-log-z-exact: the sum over h alone equals the sum over both layers, whatever the chunk size."""
+    """eq. ebm-log-z-exact: the sum over h alone equals the sum over both layers, whatever the
+    chunk size."""
     W, a, b = tiny_rbm(3)
     _, _, _, log_z = joint_table(W, a, b)
     for chunk in (1, 3, 16):
-        assert ebm.log_z_exact(W, a, b, chunk=chunk).item() == pytest.approx(log_z.item(), abs=1e-12)
+        assert ebm.log_z_exact(W, a, b, chunk=chunk).item() == pytest.approx(log_z.item(),
+                                                                             abs=1e-12)
     with pytest.raises(ValueError, match="too many"):
-        ebm.log_z_exact(torch.zeros(2, 25, dtype=DTYPE), torch.zeros(2, dtype=DTYPE), torch.zeros(25, dtype=DTYPE))
+        ebm.log_z_exact(torch.zeros(2, 25, dtype=DTYPE), torch.zeros(2, dtype=DTYPE),
+                        torch.zeros(25, dtype=DTYPE))
 
 
 def _data_distribution(d, seed):
@@ -96,7 +106,8 @@ def test_kl_equals_minus_entropy_plus_free_energy_plus_log_z():
     p_data = _data_distribution(W.shape[0], 4)
     log_p_model = -ebm.free_energy(xs, W, a, b) - log_z
     kl = (p_data * (torch.log(p_data) - log_p_model)).sum()
-    identity = (p_data * torch.log(p_data)).sum() + (p_data * ebm.free_energy(xs, W, a, b)).sum() + log_z
+    identity = ((p_data * torch.log(p_data)).sum()
+                + (p_data * ebm.free_energy(xs, W, a, b)).sum() + log_z)
     assert kl.item() == pytest.approx(identity.item(), abs=1e-12)
     assert kl.item() > 0
 
@@ -112,7 +123,8 @@ def _exact_gradient(W, a, b, p_data):
 def test_log_likelihood_gradient_is_positive_minus_negative_phase():
     """eqs. ebm-loglik-gradient, ebm-log-z-gradient, ebm-rbm-gradients, ebm-rbm-learning-rule.
 
-    grad log Z = E_p[-grad E] and the rule <x h>_data - <x h>_model equal autograd of the exact log-likelihood.
+    grad log Z = E_p[-grad E] and the rule <x h>_data - <x h>_model equal autograd of the exact
+    log-likelihood.
     """
     W, a, b = tiny_rbm(5)
     xs, hs, e, log_z = joint_table(W, a, b)
@@ -149,6 +161,7 @@ def _tv_of_chain(W, a, b, *, num_chains, num_steps, burn_in, seed):
     return 0.5 * (counts / counts.sum() - p_exact).abs().sum().item(), counts.sum().item()
 
 
+@pytest.mark.slow
 def test_block_gibbs_reproduces_the_exact_distribution():
     """eq. ebm-gibbs: the empirical distribution of a long block-Gibbs run approaches p(x).
 
@@ -165,19 +178,24 @@ def test_block_gibbs_reproduces_the_exact_distribution():
 
 
 def _expected_cd_k(W, a, b, p_data, k):
-    """The exact expectation of the CD-k update: the chain started at p_data, moved by the exact transition matrix."""
+    """The exact expectation of the CD-k update: the chain started at p_data, moved by the exact
+    transition matrix.
+    """
     xs = ebm.all_binary_states(W.shape[0])
     hs = ebm.all_binary_states(W.shape[1])
     ph = ebm.p_h_given_x(xs, W, b)                                            # (2^d, d_h)
-    p_h = torch.prod(torch.where(hs[None] == 1, ph[:, None], 1 - ph[:, None]), -1)     # p(h | x), (2^d, 2^d_h)
+    # p(h | x), (2^d, 2^d_h)
+    p_h = torch.prod(torch.where(hs[None] == 1, ph[:, None], 1 - ph[:, None]), -1)
     px = ebm.p_x_given_h(hs, W, a)                                            # (2^d_h, d)
-    p_x = torch.prod(torch.where(xs[None] == 1, px[:, None], 1 - px[:, None]), -1)     # p(x' | h), (2^d_h, 2^d)
-    q = p_data @ torch.linalg.matrix_power(p_h @ p_x, k)                      # the chain after k block-Gibbs steps
+    # p(x' | h), (2^d_h, 2^d)
+    p_x = torch.prod(torch.where(xs[None] == 1, px[:, None], 1 - px[:, None]), -1)
+    q = p_data @ torch.linalg.matrix_power(p_h @ p_x, k)  # the chain after k block-Gibbs steps
     pos = (torch.einsum("x,xi,xj->ij", p_data, xs, ph), p_data @ xs, p_data @ ph)
     neg = (torch.einsum("x,xi,xj->ij", q, xs, ph), q @ xs, q @ ph)
     return torch.cat([(u - v).flatten() for u, v in zip(pos, neg)])
 
 
+@pytest.mark.slow
 def test_cd_k_gradient_approaches_the_exact_gradient():
     """eq. ebm-cd: the expected CD-k update is biased, and its bias falls to 0 as k grows.
 
@@ -193,7 +211,8 @@ def test_cd_k_gradient_approaches_the_exact_gradient():
     assert all(u > v for u, v in zip(bias, bias[1:])), bias
     assert bias[0] > 0.05, "CD-1 must be visibly biased on this slowly mixing RBM"
     assert bias[-1] < 1e-3 * bias[0]
-    assert (_expected_cd_k(W, a, b, p_data, 200) - exact).norm().item() < 1e-10  # the chain has reached p
+    # the chain has reached p
+    assert (_expected_cd_k(W, a, b, p_data, 200) - exact).norm().item() < 1e-10
     # genmod's estimator has this expectation: every term of each phase lies in [0, 1], so its
     # per-sample variance is at most 1/4, and the difference of two phases at most 2 * 1/4 / n
     gen = torch.Generator().manual_seed(8)
@@ -201,11 +220,14 @@ def test_cd_k_gradient_approaches_the_exact_gradient():
     x = ebm.all_binary_states(d)[torch.multinomial(p_data, n, replacement=True, generator=gen)]
     dW, da, db, _ = ebm.cd_gradient(x, W, a, b, k=3, generator=gen)
     got = torch.cat([dW.flatten(), da, db])
-    assert ((got - _expected_cd_k(W, a, b, p_data, 3)).abs() < NUM_SE * math.sqrt(2 * 0.25 / n)).all()
+    gap = (got - _expected_cd_k(W, a, b, p_data, 3)).abs()
+    assert (gap < NUM_SE * math.sqrt(2 * 0.25 / n)).all()
 
 
+@pytest.mark.slow
 def test_pcd_chain_stays_in_the_model_distribution():
-    """eq. ebm-pcd: with fixed parameters, the persistent chain's negative phase is the model's moments."""
+    """eq. ebm-pcd: with fixed parameters, the persistent chain's negative phase is the
+    model's moments."""
     W, a, b = tiny_rbm(9, scale=0.7)
     xs, hs, e, log_z = joint_table(W, a, b)
     p_model = torch.exp(-e - log_z)
@@ -216,33 +238,43 @@ def test_pcd_chain_stays_in_the_model_distribution():
         _, _, _, chain = ebm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
     _, da, _, chain = ebm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
     x_model = p_model.sum(1) @ xs                                   # exact <x>_model
-    neg_phase = x_data[0] - da                                      # = the chain's mean visible state
+    neg_phase = x_data[0] - da  # = the chain's mean visible state
     se = torch.sqrt(x_model * (1 - x_model) / len(chain))
-    assert ((neg_phase - x_model).abs() < NUM_SE * se * 3).all()   # x3: the chain's states are correlated over one step
+    # x3: the chain's states are correlated over one step
+    assert ((neg_phase - x_model).abs() < NUM_SE * se * 3).all()
 
 
 def _ais_check(W, a, b, *, betas, num_runs, seed):
     exact = ebm.log_z_exact(W, a, b).item()
-    est = ebm.ais_log_z(W, a, b, betas=betas, num_runs=num_runs, generator=torch.Generator().manual_seed(seed),
+    est = ebm.ais_log_z(W, a, b, betas=betas, num_runs=num_runs,
+                        generator=torch.Generator().manual_seed(seed),
                         base_a=torch.zeros_like(a))
     return exact, est
 
 
+@pytest.mark.slow
 def test_ais_log_z_agrees_with_exact_small():
-    """eqs. ebm-ais-intermediate, ebm-ais-weights, ebm-ais-estimate: AIS within three of its standard errors."""
+    """eqs. ebm-ais-intermediate, ebm-ais-weights, ebm-ais-estimate: AIS within three of its
+    standard errors; the estimate is a genmod.stats.Estimate of log Z in nats."""
     W, a, b = tiny_rbm(10, scale=1.0)
     exact, est = _ais_check(W, a, b, betas=500, num_runs=400, seed=10)
-    assert abs(est.log_z - exact) < 3 * est.std_error + 1e-9
-    assert est.std_error < 0.05, "the estimate must be precise for the comparison to mean something"
+    assert isinstance(est, Estimate) and (est.num_betas, est.num_runs) == (500, 400)
+    assert est.log_weights.shape == (400,)
+    assert abs(est.value - exact) < 3 * est.se + 1e-9
+    assert abs(est.z(exact)) < 3
+    assert est.se < 0.05, "the estimate must be precise for the comparison to mean something"
     # a schedule of two temperatures is plain importance sampling from the base: much less precise
     _, crude = _ais_check(W, a, b, betas=2, num_runs=400, seed=11)
-    assert crude.std_error > 3 * est.std_error
+    assert crude.se > 3 * est.se
     with pytest.raises(ValueError, match="increase"):
         ebm.ais_log_z(W, a, b, betas=torch.tensor([0.0, 0.7, 0.5, 1.0], dtype=DTYPE))
 
 
+@pytest.mark.slow
 def test_ais_log_z_agrees_with_exact_784_by_20():
-    """eq. ebm-ais-estimate on an MNIST-sized RBM (784 x 20), whose log Z is exact by summing 2^20 hidden states."""
+    """eq. ebm-ais-estimate on an MNIST-sized RBM (784 x 20), whose log Z is exact by summing 2^20
+    hidden states.
+    """
     gen = torch.Generator().manual_seed(12)
     d, d_h = 784, 20
     W = 0.05 * torch.randn(d, d_h, generator=gen, dtype=DTYPE)
@@ -250,12 +282,14 @@ def test_ais_log_z_agrees_with_exact_784_by_20():
     b = 0.1 * torch.randn(d_h, generator=gen, dtype=DTYPE)
     exact = ebm.log_z_exact(W, a, b).item()
     est = ebm.ais_log_z(W, a, b, betas=300, num_runs=100, base_a=a.clone(), generator=gen)
-    assert abs(est.log_z - exact) < 3 * est.std_error + 1e-9
-    assert est.std_error < 0.5
+    assert abs(est.value - exact) < 3 * est.se + 1e-9
+    assert est.se < 0.5
 
 
 def test_gaussian_rbm_conditionals():
-    """eqs. ebm-grbm-energy, ebm-grbm-conditionals: p(h|x) and p(x|h) from the energy by brute force in 1D."""
+    """eqs. ebm-grbm-energy, ebm-grbm-conditionals: p(h|x) and p(x|h) from the energy by brute
+    force in 1D.
+    """
     gen = torch.Generator().manual_seed(13)
     d, d_h, sigma = 1, 3, 0.7
     W = torch.randn(d, d_h, generator=gen, dtype=DTYPE)
@@ -267,8 +301,9 @@ def test_gaussian_rbm_conditionals():
     def energy(x, h):  # E = |x - a|^2 / (2 s^2) - b.h - x W h / s^2
         return ((x - a) ** 2).sum(-1) / (2 * sigma**2) - h @ b - ((x @ W) * h).sum(-1) / sigma**2
 
-    p_h = torch.softmax(-energy(x.expand(len(hs), 1), hs), 0)          # p(h | x) over the 2^d_h states
-    torch.testing.assert_close(ebm.grbm_p_h_given_x(x, W, b, sigma)[0], p_h @ hs, rtol=0, atol=1e-12)
+    p_h = torch.softmax(-energy(x.expand(len(hs), 1), hs), 0)  # p(h | x) over the 2^d_h states
+    torch.testing.assert_close(ebm.grbm_p_h_given_x(x, W, b, sigma)[0], p_h @ hs, rtol=0,
+                               atol=1e-12)
     # p(x | h) is N(a + W h, sigma^2): its log-density differs from -E(x, h) by a constant in x
     h = hs[5:6]
     grid = torch.linspace(-3, 3, 7, dtype=DTYPE)[:, None]
@@ -281,8 +316,11 @@ def test_gaussian_rbm_conditionals():
     assert abs(draws.mean().item() - mean) < NUM_SE * sigma / math.sqrt(len(draws))
 
 
+@pytest.mark.slow
 def test_gaussian_rbm_marginal_is_a_mixture():
-    """eq. ebm-grbm-marginal: exp(-F(x)) / Z integrates to 1 and equals the 2^d_h-component mixture, in 1D and 2D."""
+    """eq. ebm-grbm-marginal: exp(-F(x)) / Z integrates to 1 and equals the 2^d_h-component
+    mixture, in 1D and 2D.
+    """
     from scipy import integrate
 
     gen = torch.Generator().manual_seed(14)
@@ -307,7 +345,10 @@ def test_gaussian_rbm_marginal_is_a_mixture():
 
 
 def test_gaussian_rbm_log_z_is_differentiable_in_sigma():
-    """eq. ebm-grbm-marginal: d log Z / d sigma by autograd equals a central finite difference (sigma learned)."""
+    """eq. ebm-grbm-marginal: d log Z / d sigma by autograd equals a central finite difference
+    (sigma
+    learned).
+    """
     gen = torch.Generator().manual_seed(15)
     W = torch.randn(2, 3, generator=gen, dtype=DTYPE)
     a = torch.randn(2, generator=gen, dtype=DTYPE)
@@ -315,5 +356,6 @@ def test_gaussian_rbm_log_z_is_differentiable_in_sigma():
     sigma = torch.tensor(0.4, dtype=DTYPE, requires_grad=True)
     (grad,) = torch.autograd.grad(ebm.grbm_log_z_exact(W, a, b, sigma), sigma)
     eps = 1e-6
-    fd = (ebm.grbm_log_z_exact(W, a, b, 0.4 + eps) - ebm.grbm_log_z_exact(W, a, b, 0.4 - eps)) / (2 * eps)
+    fd = (ebm.grbm_log_z_exact(W, a, b, 0.4 + eps)
+          - ebm.grbm_log_z_exact(W, a, b, 0.4 - eps)) / (2 * eps)
     assert grad.item() == pytest.approx(fd.item(), rel=1e-6)

@@ -43,35 +43,45 @@ def conditional_value(d, p_r_cond, p_g_cond, label_marginal_fake):
 
 
 def best_discriminator(p_r_cond, p_g_cond, label_marginal_fake):
-    """Maximise the conditional value function over the table of logits l(x, y) of D = sigmoid(l), by BFGS.
+    """Maximise the conditional value function over the table of logits l(x, y) of D = sigmoid(l),
+    by BFGS.
 
-    The gradient is that of the sum itself, d/dl [a log sigmoid(l) + b log(1 - sigmoid(l))] = a (1 - D) - b D
-    with a, b the real and fake joint probabilities of the cell; it says nothing about where it vanishes.
+    The gradient is that of the sum itself, d/dl [a log sigmoid(l) + b log(1 - sigmoid(l))] = a (1 -
+    D) - b D
+    with a, b the real and fake joint probabilities of the cell; it says nothing about where it
+    vanishes.
     """
     real = (P_Y[:, None] * p_r_cond).ravel()
     fake = (label_marginal_fake[:, None] * p_g_cond).ravel()
 
     def objective(logits):
         d = expit(logits)
-        return -conditional_value(d.reshape(3, 5), p_r_cond, p_g_cond, label_marginal_fake), -(real * (1 - d) - fake * d)
+        return -conditional_value(d.reshape(3, 5), p_r_cond, p_g_cond, label_marginal_fake), -(
+            real * (1 - d) - fake * d
+        )
 
-    res = optimize.minimize(objective, np.zeros(15), jac=True, method="BFGS", options={"gtol": 1e-13, "maxiter": 1000})
+    res = optimize.minimize(
+        objective, np.zeros(15), jac=True, method="BFGS", options={"gtol": 1e-13, "maxiter": 1000}
+    )
     return expit(res.x.reshape(3, 5)), -res.fun
 
 
 def test_optimal_conditional_discriminator_is_the_ratio_of_conditionals():
-    r"""Fake labels from p(y): the learned maximiser is p_r(x|y) / (p_r(x|y) + p_g(x|y)), label-free."""
+    r"""Fake labels from p(y): the learned maximiser is p_r(x|y) / (p_r(x|y) + p_g(x|y)),
+    label-free."""
     d, value = best_discriminator(P_R, P_G, P_Y)
     d_star = P_R / (P_R + P_G)  # eq. gans-optimal-discriminator for each y separately
     np.testing.assert_allclose(d, d_star, atol=1e-6)
     assert value == pytest.approx(conditional_value(d_star, P_R, P_G, P_Y), abs=1e-12)
-    # and the value at D* is the label-weighted JS of the conditionals (jensenshannon returns sqrt(JS))
+    # and the value at D* is the label-weighted JS of the conditionals (jensenshannon returns
+    # sqrt(JS))
     js = np.array([jensenshannon(P_R[y], P_G[y]) ** 2 for y in range(3)])
     assert value == pytest.approx(2 * P_Y @ js - 2 * LOG2, abs=1e-12)
 
 
 def test_fake_labels_from_another_marginal_change_the_optimal_discriminator():
-    r"""Fake labels from q(y) != p(y): D* = p(y) p_r(x|y) / (p(y) p_r(x|y) + q(y) p_g(x|y)), not the ratio of conditionals."""
+    r"""Fake labels from q(y) != p(y): D* = p(y) p_r(x|y) / (p(y) p_r(x|y) + q(y) p_g(x|y)), not the
+    ratio of conditionals."""
     q_y = np.array([0.2, 0.3, 0.5])
     d, _ = best_discriminator(P_R, P_G, q_y)
     expected = P_Y[:, None] * P_R / (P_Y[:, None] * P_R + q_y[:, None] * P_G)
@@ -80,7 +90,9 @@ def test_fake_labels_from_another_marginal_change_the_optimal_discriminator():
     assert np.abs(d - conditional_ratio).max() > 0.1  # far beyond the optimiser's 1e-6
     # a generator with every conditional right still loses on the labels alone
     d_perfect, value = best_discriminator(P_R, P_R, q_y)
-    np.testing.assert_allclose(d_perfect, np.broadcast_to((P_Y / (P_Y + q_y))[:, None], (3, 5)), atol=1e-6)
+    np.testing.assert_allclose(
+        d_perfect, np.broadcast_to((P_Y / (P_Y + q_y))[:, None], (3, 5)), atol=1e-6
+    )
     assert value > -2 * LOG2 + 0.05
     # with the right marginal the same generator is perfect: D* = 1/2, v = -2 log 2
     d_half, value_half = best_discriminator(P_R, P_R, P_Y)
@@ -89,21 +101,25 @@ def test_fake_labels_from_another_marginal_change_the_optimal_discriminator():
 
 
 def test_optimal_conditional_generator_reproduces_every_conditional():
-    r"""Minimising v(G, D*) over p_g(x | y) = softmax(a_y) returns p_r(x | y) for each y, at v = -2 log 2."""
+    r"""Minimising v(G, D*) over p_g(x | y) = softmax(a_y) returns p_r(x | y) for each y, at v = -2
+    log 2."""
 
     def v_at_optimal_discriminator(a):
         p_g = softmax(a.reshape(3, 5), axis=1)
         return conditional_value(P_R / (P_R + p_g), P_R, p_g, P_Y)
 
     start = np.log(P_G).ravel()
-    res = optimize.minimize(v_at_optimal_discriminator, start, method="BFGS", options={"gtol": 1e-11, "maxiter": 2000})
+    res = optimize.minimize(
+        v_at_optimal_discriminator, start, method="BFGS", options={"gtol": 1e-11, "maxiter": 2000}
+    )
     np.testing.assert_allclose(softmax(res.x.reshape(3, 5), axis=1), P_R, atol=1e-5)
     assert res.fun == pytest.approx(-2 * LOG2, abs=1e-9)
     assert v_at_optimal_discriminator(start) > res.fun + 0.05
 
 
 def test_other_label_marginal_keeps_the_value_above_the_labels_js():
-    r"""With fake labels from q(y) != p(y), v(G, D*) = 2 JS(joint || joint) - 2 log 2 >= 2 JS(p(y) || q(y)) - 2 log 2.
+    r"""With fake labels from q(y) != p(y), v(G, D*) = 2 JS(joint || joint) - 2 log 2 >= 2 JS(p(y)
+    || q(y)) - 2 log 2.
 
     The JS divergence between the joint distributions can only shrink when x is forgotten; the
     bound is attained by the generator that reproduces every conditional, and no generator,
@@ -116,10 +132,13 @@ def test_other_label_marginal_keeps_the_value_above_the_labels_js():
         real, fake = P_Y[:, None] * P_R, q_y[:, None] * p_g_cond
         d_star = real / (real + fake)  # eq. gans-optimal-discriminator on the joint (x, y)
         value = conditional_value(d_star, P_R, p_g_cond, q_y)
-        assert value == pytest.approx(2 * jensenshannon(real.ravel(), fake.ravel()) ** 2 - 2 * LOG2, abs=1e-12)
+        assert value == pytest.approx(
+            2 * jensenshannon(real.ravel(), fake.ravel()) ** 2 - 2 * LOG2, abs=1e-12
+        )
         return value
 
-    assert value_at_d_star(P_R) == pytest.approx(floor, abs=1e-12)  # every conditional right: the floor
+    # every conditional right: the floor
+    assert value_at_d_star(P_R) == pytest.approx(floor, abs=1e-12)
     rng = np.random.default_rng(5)
     values = [value_at_d_star(rng.dirichlet(np.ones(5), size=3)) for _ in range(200)]
     assert min(values) > floor

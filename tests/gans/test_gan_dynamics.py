@@ -27,13 +27,16 @@ ETAS = [0.01, 0.1, 0.5, 1.0, 1.9]
 
 
 def _gradient_steps(eta: float, num_steps: int, alternating: bool, z0=(1.0, 0.5)) -> np.ndarray:
-    r"""Iterates (theta_t, psi_t), t = 0..num_steps: descent on theta, ascent on psi, of v = theta psi.
+    r"""Iterates (theta_t, psi_t), t = 0..num_steps: descent on theta, ascent on psi, of v = theta
+    psi.
 
     The gradients come from autograd on v itself, not from the update matrix under test.
     Alternating: theta moves first, then psi takes its gradient at the new theta.
     """
     def grad(theta, psi):  # (dv/dtheta, dv/dpsi) by autograd
-        theta, psi = (torch.tensor(t, dtype=torch.float64, requires_grad=True) for t in (theta, psi))
+        theta, psi = (
+            torch.tensor(t, dtype=torch.float64, requires_grad=True) for t in (theta, psi)
+        )
         return [g.item() for g in torch.autograd.grad(theta * psi, (theta, psi))]
 
     theta, psi = z0
@@ -51,7 +54,8 @@ def _gradient_steps(eta: float, num_steps: int, alternating: bool, z0=(1.0, 0.5)
 
 @pytest.mark.parametrize("eta", ETAS)
 def test_simultaneous_steps_spiral_out_by_one_plus_eta_squared(eta):
-    r"""Eq. gans-bilinear-updates: z_{t+1} = [[1, -eta], [eta, 1]] z_t and |z_{t+1}|^2 = (1 + eta^2) |z_t|^2."""
+    r"""Eq. gans-bilinear-updates: z_{t+1} = [[1, -eta], [eta, 1]] z_t and |z_{t+1}|^2 = (1 + eta^2)
+    |z_t|^2."""
     num_steps = 200
     path = _gradient_steps(eta, num_steps, alternating=False)
     matrix = np.array([[1.0, -eta], [eta, 1.0]])
@@ -70,7 +74,8 @@ def test_simultaneous_steps_spiral_out_by_one_plus_eta_squared(eta):
 
 
 def test_simultaneous_losses_oscillate_instead_of_settling():
-    r"""The value v = theta_t psi_t changes sign four times per turn, i.e. 2 arctan(eta) / pi times per step."""
+    r"""The value v = theta_t psi_t changes sign four times per turn, i.e. 2 arctan(eta) / pi times
+    per step."""
     eta, num_steps = 0.1, 2000
     path = _gradient_steps(eta, num_steps, alternating=False)
     value = path[:, 0] * path[:, 1]
@@ -82,7 +87,8 @@ def test_simultaneous_losses_oscillate_instead_of_settling():
 def test_alternating_steps_stay_on_a_closed_ellipse(eta):
     r"""Exercise gans-ex-bilinear: det 1, trace 2 - eta^2, eigenvalues of modulus 1 for 0 < eta < 2.
 
-    The quadratic form E(theta, psi) = theta^2 - eta theta psi + psi^2 is conserved (A^T Q A = Q), and
+    The quadratic form E(theta, psi) = theta^2 - eta theta psi + psi^2 is conserved (A^T Q A = Q),
+    and
     it is positive definite exactly when eta < 2, so the iterates stay on the ellipse E = E_0:
     bounded, E_0 / (1 + eta/2) <= |z_t|^2 <= E_0 / (1 - eta/2), and never converging to 0.
     """
@@ -106,13 +112,16 @@ def test_alternating_steps_stay_on_a_closed_ellipse(eta):
 
 @pytest.mark.parametrize("eta", [2.0, 2.5])
 def test_alternating_steps_diverge_when_eta_reaches_two(eta):
-    r"""At eta >= 2 the trace 2 - eta^2 <= -2: a real eigenvalue of modulus >= 1 and unbounded iterates.
+    r"""At eta >= 2 the trace 2 - eta^2 <= -2: a real eigenvalue of modulus >= 1 and unbounded
+    iterates.
 
-    At eta = 2 the eigenvalue -1 is double (a Jordan block) and |z_t| grows linearly; above 2 it grows
+    At eta = 2 the eigenvalue -1 is double (a Jordan block) and |z_t| grows linearly; above 2 it
+    grows
     geometrically like the larger |eigenvalue|. The chapter's "0 < eta < 2" is the exact condition.
     """
     num_steps = 60
-    # (1, 0.5) itself would be a bad start: at eta = 2.5 it is the eigenvector of the eigenvalue -1/4
+    # (1, 0.5) itself would be a bad start: at eta = 2.5 it is the eigenvector of the eigenvalue
+    # -1/4
     path = _gradient_steps(eta, num_steps, alternating=True, z0=(1.0, 0.3))
     matrix = np.array([[1.0, -eta], [eta, 1.0 - eta**2]])
     eig = np.linalg.eigvals(matrix)
@@ -128,9 +137,15 @@ def test_alternating_steps_diverge_when_eta_reaches_two(eta):
 
 
 def test_gradient_flow_conserves_the_distance_from_the_equilibrium():
-    r"""eta -> 0: d theta / dt = -psi, d psi / dt = theta circles forever, theta^2 + psi^2 constant."""
-    sol = integrate.solve_ivp(lambda t, z: [-z[1], z[0]], (0.0, 50.0), [1.0, 0.5], rtol=1e-12, atol=1e-12,
-                              dense_output=True)
+    r"""eta -> 0: d theta / dt = -psi, d psi / dt = theta circles, theta^2 + psi^2 constant."""
+    sol = integrate.solve_ivp(
+        lambda t, z: [-z[1], z[0]],
+        (0.0, 50.0),
+        [1.0, 0.5],
+        rtol=1e-12,
+        atol=1e-12,
+        dense_output=True,
+    )
     z = sol.sol(np.linspace(0.0, 50.0, 501))
     np.testing.assert_allclose((z**2).sum(0), 1.25, rtol=1e-8)
     # and simultaneous steps of size eta over the same time grow by (1 + eta^2)^(T / eta) -> 1
@@ -153,13 +168,16 @@ def test_inner_generator_collapses_to_a_point_mass():
     """
     d = np.array([0.3, 0.55, 0.8, 0.45, 0.6])
     for cost in (np.log(1 - d), -np.log(d)):
-        res = optimize.linprog(cost, A_eq=np.ones((1, len(d))), b_eq=[1.0], bounds=[(0, None)] * len(d), method="highs")
+        res = optimize.linprog(
+            cost, A_eq=np.ones((1, len(d))), b_eq=[1.0], bounds=[(0, None)] * len(d), method="highs"
+        )
         assert res.status == 0
         np.testing.assert_allclose(res.x, np.eye(len(d))[d.argmax()], atol=1e-12)
 
 
 def test_outer_generator_against_the_optimal_discriminator_is_the_data():
-    r"""Eq. gans-minimax: min over p_g of max_D v = v(G, D*) = 2 JS - 2 log 2 is reached at p_g = p_r.
+    r"""Eq. gans-minimax: min over p_g of max_D v = v(G, D*) = 2 JS - 2 log 2 is reached at p_g =
+    p_r.
 
     v(G, D*) is computed from its definition (the value function with D* inserted), minimised
     over p_g = softmax(a) by BFGS from a point mass-like start; the learned optimum is the data

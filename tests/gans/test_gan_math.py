@@ -103,7 +103,10 @@ def _quad(integrand, *dists, tail=1e-14):
     lo = min(d.ppf(tail) for d in dists)
     hi = max(d.isf(tail) for d in dists)
     edges = [lo] + [p for p in _breakpoints(*dists) if lo < p < hi] + [hi]
-    return sum(integrate.quad(integrand, a, b, limit=200, epsabs=1e-12, epsrel=1e-10)[0] for a, b in zip(edges[:-1], edges[1:]))
+    return sum(
+        integrate.quad(integrand, a, b, limit=200, epsabs=1e-12, epsrel=1e-10)[0]
+        for a, b in zip(edges[:-1], edges[1:])
+    )
 
 
 def value_at_optimal_discriminator(p_r, p_g):
@@ -121,13 +124,14 @@ def value_at_optimal_discriminator(p_r, p_g):
 
 
 def optimal_discriminator(p_r, p_g, x):
-    r"""D*(x) = p_r / (p_r + p_g) (eq. gans-optimal-discriminator); 1/2 where both densities vanish."""
+    r"""D*(x) = p_r / (p_r + p_g) (eq. gans-optimal-discriminator); 1/2 where both vanish."""
     a, b = p_r.pdf(x), p_g.pdf(x)
     return a / (a + b) if a + b > 0 else 0.5
 
 
 def value_of_discriminator(p_r, p_g, d):
-    r"""v(G, D) = \int [p_r log D + p_g log(1 - D)] dx for a discriminator d(x) (eq. gans-value-function).
+    r"""v(G, D) = \int [p_r log D + p_g log(1 - D)] dx for a discriminator d(x) (eq.
+    gans-value-function).
 
     It is -inf when D = 0 (or 1) on an interval where p_r (or p_g) has mass, as for D = 1 - D*
     on the parts of two supports that do not overlap; a grid over the bulk of both densities
@@ -138,7 +142,9 @@ def value_of_discriminator(p_r, p_g, d):
         y = d(x)
         return xlogy(p_r.pdf(x), y) + xlogy(p_g.pdf(x), 1.0 - y)
 
-    grid = np.linspace(min(p.ppf(1e-6) for p in (p_r, p_g)), max(p.isf(1e-6) for p in (p_r, p_g)), 2001)
+    grid = np.linspace(
+        min(p.ppf(1e-6) for p in (p_r, p_g)), max(p.isf(1e-6) for p in (p_r, p_g)), 2001
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         if np.isneginf(integrand(grid)).any():
             return -np.inf
@@ -177,7 +183,9 @@ DENSITY_PAIRS = {
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("a, b", [(1.0, 1.0), (0.3, 2.0), (5.0, 0.01), (1e-3, 1e-3), (0.25, 0.75), (3.0, 7.0)])
+@pytest.mark.parametrize(
+    "a, b", [(1.0, 1.0), (0.3, 2.0), (5.0, 0.01), (1e-3, 1e-3), (0.25, 0.75), (3.0, 7.0)]
+)
 def test_pointwise_maximiser_of_the_integrand_is_a_over_a_plus_b(a, b):
     res = optimize.minimize_scalar(
         lambda y: -(a * np.log(y) + b * np.log1p(-y)), bounds=(1e-12, 1 - 1e-12), method="bounded",
@@ -194,7 +202,10 @@ def test_pointwise_maximiser_on_random_pairs():
     rng = np.random.default_rng(0)
     for a, b in rng.uniform(0.01, 3.0, size=(20, 2)):
         res = optimize.minimize_scalar(
-            lambda y: -xlogy(a, y) - xlogy(b, 1 - y), bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-12}
+            lambda y: -xlogy(a, y) - xlogy(b, 1 - y),
+            bounds=(0.0, 1.0),
+            method="bounded",
+            options={"xatol": 1e-12},
         )
         assert res.x == pytest.approx(a / (a + b), abs=1e-7)
 
@@ -216,21 +227,29 @@ def test_value_at_optimum_is_two_js_minus_two_log_two(name):
     swapped = lambda x: p_g.pdf(x) / (p_r.pdf(x) + p_g.pdf(x))  # noqa: E731  1 - D*, the densities' roles swapped
     v_swapped = value_of_discriminator(p_r, p_g, swapped)
     assert v_star > v_half + 1e-6
-    assert v_swapped < v_half - 1e-6  # 1 - D* is worse than guessing: it prefers the wrong density everywhere
+    # 1 - D* is worse than guessing: it prefers the wrong density everywhere
+    assert v_swapped < v_half - 1e-6
     assert js_divergence(p_g, p_r) == pytest.approx(jsd, abs=1e-10)  # JS is symmetric
 
 
 @pytest.fixture(scope="module")
 def gan_1d():
-    """The quadratures that book/gans/gan_1d_torch.py prints as its check of eq. gans-loss-at-optimum."""
-    return notebook_functions("book/gans/gan_1d_torch.py", ["integration_limits", "value_at_optimum", "js_divergence"],
-                              {"np": np, "integrate": integrate})
+    """The quadratures that book/gans/gan_1d_torch.py prints as its check of eq.
+    gans-loss-at-optimum."""
+    return notebook_functions(
+        "book/gans/gan_1d_torch.py",
+        ["integration_limits", "value_at_optimum", "js_divergence"],
+        {"np": np, "integrate": integrate},
+    )
 
 
-@pytest.mark.parametrize("name", [n for n in DENSITY_PAIRS if "uniform" not in n])  # the notebook's use logpdf: full supports
+# the notebook's use logpdf: full supports
+@pytest.mark.parametrize("name", [n for n in DENSITY_PAIRS if "uniform" not in n])
 def test_notebook_quadratures_agree_with_the_independent_ones(gan_1d, name):
     p_r, p_g = DENSITY_PAIRS[name]
-    assert gan_1d["value_at_optimum"](p_r, p_g) == pytest.approx(value_at_optimal_discriminator(p_r, p_g), abs=1e-8)
+    assert gan_1d["value_at_optimum"](p_r, p_g) == pytest.approx(
+        value_at_optimal_discriminator(p_r, p_g), abs=1e-8
+    )
     assert gan_1d["js_divergence"](p_r, p_g) == pytest.approx(js_divergence(p_r, p_g), abs=1e-8)
 
 @pytest.mark.parametrize("name", list(DENSITY_PAIRS))
@@ -251,9 +270,11 @@ def test_value_at_optimum_is_zero_for_disjoint_supports():
 
 
 def test_optimal_discriminator_with_an_atom_is_a_density_with_respect_to_the_sum():
-    r"""Eq. gans-optimal-discriminator as d p_r / d nu with nu = p_r + p_g, where p_g has no Lebesgue density.
+    r"""Eq. gans-optimal-discriminator as d p_r / d nu with nu = p_r + p_g, where p_g has no
+    Lebesgue density.
 
-    p_r = (delta_0 + N(0, 1)) / 2 and p_g = delta_0 (a generator that collapsed onto one point). With
+    p_r = (delta_0 + N(0, 1)) / 2 and p_g = delta_0 (a generator that collapsed onto one point).
+    With
     respect to nu, p_r has density 1/3 at the atom and 1 on the rest, so D*(0) = 1/3 and D* = 1
     elsewhere. Maximising v over the value D(0) (the only free value where p_g has mass) finds 1/3;
     v(G, D*) = (1/2) log(1/3) + log(2/3) = 2 JS - 2 log 2, with JS computed on the partition
@@ -261,10 +282,16 @@ def test_optimal_discriminator_with_an_atom_is_a_density_with_respect_to_the_sum
     """
     from scipy.spatial.distance import jensenshannon
 
-    atom_r, atom_g = 0.5, 1.0  # the masses p_r({0}) and p_g({0}); p_r's other 1/2 is N(0, 1), where D = 1 is best
-    res = optimize.minimize_scalar(lambda y: -(atom_r * np.log(y) + atom_g * np.log1p(-y)), bounds=(1e-12, 1 - 1e-12),
-                                   method="bounded", options={"xatol": 1e-12})
-    assert res.x == pytest.approx(atom_r / (atom_r + atom_g), abs=1e-8)  # = d p_r / d nu at the atom = 1/3
+    # the masses p_r({0}) and p_g({0}); p_r's other 1/2 is N(0, 1), where D = 1 is best
+    atom_r, atom_g = 0.5, 1.0
+    res = optimize.minimize_scalar(
+        lambda y: -(atom_r * np.log(y) + atom_g * np.log1p(-y)),
+        bounds=(1e-12, 1 - 1e-12),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
+    # = d p_r / d nu at the atom = 1/3
+    assert res.x == pytest.approx(atom_r / (atom_r + atom_g), abs=1e-8)
     v_star = atom_r * np.log(1 / 3) + atom_g * np.log(2 / 3) + 0.5 * np.log(1.0)
     js = jensenshannon([atom_r, 0.5], [atom_g, 0.0]) ** 2
     assert v_star == pytest.approx(2 * js - 2 * LOG2, abs=1e-12)
@@ -290,7 +317,8 @@ def test_optimal_discriminator_beats_other_discriminators():
 
 @pytest.mark.parametrize("mu", [-2.0, 0.3, 1.0, 3.0])
 def test_optimal_discriminator_of_two_unit_normals_is_a_logistic_regression(mu):
-    r"""Exercise gans-ex-optimal-d (b): for p_r = N(0, 1), p_g = N(mu, 1), D*(x) = sigmoid(-mu x + mu^2 / 2).
+    r"""Exercise gans-ex-optimal-d (b): for p_r = N(0, 1), p_g = N(mu, 1), D*(x) = sigmoid(-mu x +
+    mu^2 / 2).
 
     The left side is eq. gans-optimal-discriminator from the two densities, the right side the
     exercise's closed form; the decision boundary D* = 1/2 is the midpoint x = mu / 2.
@@ -325,11 +353,19 @@ def test_trained_discriminator_matches_optimal_discriminator():
     rng = np.random.default_rng(0)
     p_r, p_g = stats.norm(1.0, 0.8), stats.norm(-0.5, 1.2)
     n = 40_000
-    x = torch.as_tensor(np.concatenate([p_r.rvs(n, random_state=rng), p_g.rvs(n, random_state=rng)]))
+    x = torch.as_tensor(
+        np.concatenate([p_r.rvs(n, random_state=rng), p_g.rvs(n, random_state=rng)])
+    )
     y = torch.cat([torch.ones(n), torch.zeros(n)]).double()
     features = torch.stack([x, x**2], dim=1)  # (2n, 2)
     model = torch.nn.Linear(2, 1).double()
-    opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=200, tolerance_grad=1e-10, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=200,
+        tolerance_grad=1e-10,
+        line_search_fn="strong_wolfe",
+    )
 
     def closure():
         opt.zero_grad()
@@ -350,12 +386,16 @@ def test_trained_discriminator_matches_optimal_discriminator():
     tol = 0.03
     assert np.abs(d - d_star)[region].max() < tol
     assert np.abs(d - wrong)[region].max() > 10 * tol
-    # the learned logit is the log density ratio log p_r - log p_g: compare the quadratic's coefficients
+    # the learned logit is the log density ratio log p_r - log p_g: compare the quadratic's
+    # coefficients
     mu_r, s_r, mu_g, s_g = 1.0, 0.8, -0.5, 1.2
     w, c = model.weight.detach().numpy()[0], model.bias.item()
     assert w[0] == pytest.approx(mu_r / s_r**2 - mu_g / s_g**2, abs=0.1)  # coefficient of x
-    assert w[1] == pytest.approx(-1 / (2 * s_r**2) + 1 / (2 * s_g**2), abs=0.1)  # coefficient of x^2
-    assert c == pytest.approx(-(mu_r**2) / (2 * s_r**2) + mu_g**2 / (2 * s_g**2) + np.log(s_g / s_r), abs=0.1)
+    # coefficient of x^2
+    assert w[1] == pytest.approx(-1 / (2 * s_r**2) + 1 / (2 * s_g**2), abs=0.1)
+    assert c == pytest.approx(
+        -(mu_r**2) / (2 * s_r**2) + mu_g**2 / (2 * s_g**2) + np.log(s_g / s_r), abs=0.1
+    )
 
 
 def test_small_mlp_discriminator_matches_optimal_discriminator():
@@ -374,9 +414,9 @@ def test_small_mlp_discriminator_matches_optimal_discriminator():
         x_real = torch.as_tensor(p_r.rvs((1024, 1), random_state=rng), dtype=torch.float32)
         x_fake = torch.as_tensor(p_g.rvs((1024, 1), random_state=rng), dtype=torch.float32)
         d_real, d_fake = net(x_real), net(x_fake)
-        loss = F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real)) + F.binary_cross_entropy_with_logits(
-            d_fake, torch.zeros_like(d_fake)
-        )
+        loss = F.binary_cross_entropy_with_logits(
+            d_real, torch.ones_like(d_real)
+        ) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -395,7 +435,7 @@ def test_small_mlp_discriminator_matches_optimal_discriminator():
 
 
 def saturating_loss(logits):
-    r"""log(1 - D) with D = sigmoid(l), to be minimised by the generator (eq. gans-saturating-loss)."""
+    r"""log(1 - D), D = sigmoid(l), minimised by the generator (eq. gans-saturating-loss)."""
     return F.logsigmoid(-logits)
 
 
@@ -428,32 +468,54 @@ def test_logit_gradients_of_the_two_generator_losses():
 
 
 def test_genmod_gan_losses_are_the_chapter_equations():
-    r"""genmod.gan's losses (used by the notebooks) against the equations written with D = sigmoid(l).
+    r"""genmod.gan's losses (used by the notebooks) against the equations written with D =
+    sigmoid(l).
 
     L_D = -[mean log D(x) + mean log(1 - D(G(h)))] (eq. gans-value-function), the saturating
     mean log(1 - D) (eq. gans-saturating-loss), the non-saturating -mean log D (eq.
     gans-nonsaturating-loss) and the critic's E_pg f - E_pr f (eq. gans-wgan-dual); where D
     rounds to 0 or 1 in float64 (|l| = 40) they stay finite and equal the logit forms.
     """
-    from genmod.gan import critic_loss, discriminator_loss, generator_loss_nonsaturating, generator_loss_saturating
+    from genmod.gan import (
+        critic_loss,
+        discriminator_loss,
+        generator_loss_nonsaturating,
+        generator_loss_saturating,
+    )
 
     gen = torch.Generator().manual_seed(4)
     l_real = 3 * torch.randn(257, 1, generator=gen, dtype=torch.float64)
     l_fake = 3 * torch.randn(257, 1, generator=gen, dtype=torch.float64)
     d_real, d_fake = torch.sigmoid(l_real), torch.sigmoid(l_fake)
-    torch.testing.assert_close(discriminator_loss(l_real, l_fake), -(torch.log(d_real).mean() + torch.log(1 - d_fake).mean()),
-                               rtol=1e-12, atol=0)
-    torch.testing.assert_close(generator_loss_saturating(l_fake), torch.log(1 - d_fake).mean(), rtol=1e-12, atol=0)
-    torch.testing.assert_close(generator_loss_nonsaturating(l_fake), -torch.log(d_fake).mean(), rtol=1e-12, atol=0)
-    torch.testing.assert_close(critic_loss(l_real, l_fake), l_fake.mean() - l_real.mean(), rtol=1e-12, atol=0)
+    torch.testing.assert_close(
+        discriminator_loss(l_real, l_fake),
+        -(torch.log(d_real).mean() + torch.log(1 - d_fake).mean()),
+        rtol=1e-12,
+        atol=0,
+    )
+    torch.testing.assert_close(
+        generator_loss_saturating(l_fake), torch.log(1 - d_fake).mean(), rtol=1e-12, atol=0
+    )
+    torch.testing.assert_close(
+        generator_loss_nonsaturating(l_fake), -torch.log(d_fake).mean(), rtol=1e-12, atol=0
+    )
+    torch.testing.assert_close(
+        critic_loss(l_real, l_fake), l_fake.mean() - l_real.mean(), rtol=1e-12, atol=0
+    )
     zero = torch.zeros(10, 1, dtype=torch.float64)  # D = 1/2: log 4, log(1/2), log 2
     assert discriminator_loss(zero, zero).item() == pytest.approx(2 * LOG2, rel=1e-14)
     assert generator_loss_saturating(zero).item() == pytest.approx(-LOG2, rel=1e-14)
     assert generator_loss_nonsaturating(zero).item() == pytest.approx(LOG2, rel=1e-14)
     extreme = torch.tensor([[-40.0], [40.0]], dtype=torch.float64)
-    for loss in (discriminator_loss(extreme, extreme), generator_loss_saturating(extreme), generator_loss_nonsaturating(extreme)):
+    for loss in (
+        discriminator_loss(extreme, extreme),
+        generator_loss_saturating(extreme),
+        generator_loss_nonsaturating(extreme),
+    ):
         assert torch.isfinite(loss)
-    assert generator_loss_nonsaturating(extreme).item() == pytest.approx((40.0 + math.log1p(math.exp(-40.0))) / 2, rel=1e-12)
+    assert generator_loss_nonsaturating(extreme).item() == pytest.approx(
+        (40.0 + math.log1p(math.exp(-40.0))) / 2, rel=1e-12
+    )
 
 
 def _gaussian_generator_gradients(a, b, mu_r, sigma_r, loss_fn, num_nodes=120):
@@ -468,8 +530,12 @@ def _gaussian_generator_gradients(a, b, mu_r, sigma_r, loss_fn, num_nodes=120):
     w = torch.as_tensor(weights / weights.sum())
     theta = torch.tensor([a, b], dtype=torch.float64, requires_grad=True)
     x = theta[0] * h + theta[1]  # G(h)
-    p_r = torch.distributions.Normal(torch.tensor(mu_r, dtype=torch.float64), torch.tensor(sigma_r, dtype=torch.float64))
-    p_g = torch.distributions.Normal(torch.tensor(b, dtype=torch.float64), torch.tensor(abs(a), dtype=torch.float64))
+    p_r = torch.distributions.Normal(
+        torch.tensor(mu_r, dtype=torch.float64), torch.tensor(sigma_r, dtype=torch.float64)
+    )
+    p_g = torch.distributions.Normal(
+        torch.tensor(b, dtype=torch.float64), torch.tensor(abs(a), dtype=torch.float64)
+    )
     logit_star = p_r.log_prob(x) - p_g.log_prob(x)  # parameters of p_g are constants here
     (grad,) = torch.autograd.grad((w * loss_fn(logit_star)).sum(), theta)
     return grad.numpy()
@@ -492,7 +558,9 @@ def test_both_generator_losses_are_stationary_at_pg_equal_pr():
         np.testing.assert_allclose(grad, 0.0, atol=1e-12)  # D* = 1/2 everywhere: l* = 0, flat
         # and not stationary away from it
         for a, b in ((sigma_r, mu_r + 0.5), (1.5 * sigma_r, mu_r), (0.6, -1.0)):
-            assert np.linalg.norm(_gaussian_generator_gradients(a, b, mu_r, sigma_r, loss_fn)) > 1e-2
+            assert (
+                np.linalg.norm(_gaussian_generator_gradients(a, b, mu_r, sigma_r, loss_fn)) > 1e-2
+            )
 
 
 @pytest.mark.parametrize("a, b", [(1.0, -1.0), (0.5, 0.3), (1.3, 2.0)])
@@ -504,13 +572,16 @@ def test_saturating_gradient_at_optimal_discriminator_is_gradient_of_two_js(a, b
     mu_r, sigma_r = 1.0, 0.7
     p_r = stats.norm(mu_r, sigma_r)
     grad = _gaussian_generator_gradients(a, b, mu_r, sigma_r, saturating_loss)
-    expected = _finite_difference(lambda t: 2 * js_divergence(p_r, stats.norm(t[1], abs(t[0]))), [a, b])
+    expected = _finite_difference(
+        lambda t: 2 * js_divergence(p_r, stats.norm(t[1], abs(t[0]))), [a, b]
+    )
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("a, b", [(1.0, -1.0), (0.5, 0.3), (1.3, 2.0)])
 def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
-    r"""With D = D* held fixed, grad_theta E[-log D*(G(h))] = grad_theta [KL(p_g || p_r) - 2 JS(p_r || p_g)].
+    r"""With D = D* held fixed, grad_theta E[-log D*(G(h))] = grad_theta [KL(p_g || p_r) - 2 JS(p_r
+    || p_g)].
 
     Arjovsky & Bottou (2017), Theorem 2.5: the non-saturating loss descends the reverse
     KL minus twice the JS divergence, so the two losses follow different paths but both
@@ -524,10 +595,14 @@ def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
         return np.log(sigma_r / s) + (s**2 + (m - mu_r) ** 2) / (2 * sigma_r**2) - 0.5
 
     grad = _gaussian_generator_gradients(a, b, mu_r, sigma_r, nonsaturating_loss)
-    expected = _finite_difference(lambda t: kl_g_r(t) - 2 * js_divergence(p_r, stats.norm(t[1], abs(t[0]))), [a, b])
+    expected = _finite_difference(
+        lambda t: kl_g_r(t) - 2 * js_divergence(p_r, stats.norm(t[1], abs(t[0]))), [a, b]
+    )
     np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-7)
     # the two losses really differ away from the equilibrium
-    assert not np.allclose(grad, _gaussian_generator_gradients(a, b, mu_r, sigma_r, saturating_loss), rtol=1e-2)
+    assert not np.allclose(
+        grad, _gaussian_generator_gradients(a, b, mu_r, sigma_r, saturating_loss), rtol=1e-2
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -537,7 +612,8 @@ def test_nonsaturating_gradient_at_optimal_discriminator(a, b):
 
 @pytest.fixture(scope="module")
 def gradient_penalty():
-    """The book's gradient_penalty, genmod.gan.gradient_penalty, which book/gans/wgan_modes_torch.py shows and uses (eq. gans-wgan-gp)."""
+    """The book's gradient_penalty, genmod.gan.gradient_penalty, which book/gans/wgan_modes_torch.py
+    shows and uses (eq. gans-wgan-gp)."""
     from genmod.gan import gradient_penalty as penalty
 
     return penalty
@@ -555,13 +631,16 @@ def test_gradient_penalty_of_unit_norm_linear_critic_is_zero(gradient_penalty):
     gen = torch.Generator().manual_seed(0)
     x_real = torch.randn(256, 3, generator=gen, dtype=torch.float64)
     x_fake = 2 + torch.randn(256, 3, generator=gen, dtype=torch.float64)
-    w = np.array([1.0, -2.0, 2.0]) / 3.0  # ||w|| = 1: f(x) = w.x + c is 1-Lipschitz with |grad f| = 1
+    # ||w|| = 1: f(x) = w.x + c is 1-Lipschitz with |grad f| = 1
+    w = np.array([1.0, -2.0, 2.0]) / 3.0
     gp = gradient_penalty(_linear_critic(w), x_real, x_fake)
     assert gp.item() == pytest.approx(0.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("norm", [0.0, 0.5, 2.0, 3.0])
-def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_squared(gradient_penalty, norm):
+def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_squared(
+    gradient_penalty, norm
+):
     gen = torch.Generator().manual_seed(1)
     x_real = torch.randn(128, 2, generator=gen, dtype=torch.float64)
     x_fake = torch.randn(128, 2, generator=gen, dtype=torch.float64)
@@ -580,7 +659,9 @@ def test_gradient_penalty_of_linear_critic_is_lambda_times_norm_minus_one_square
 
 def test_gradient_penalty_of_nonlinear_critic_is_positive(gradient_penalty):
     torch.manual_seed(2)
-    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).double()
+    critic = torch.nn.Sequential(
+        torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)
+    ).double()
     x_real = torch.randn(256, 2, dtype=torch.float64)
     x_fake = torch.randn(256, 2, dtype=torch.float64) + 3
     gp = gradient_penalty(critic, x_real, x_fake)
@@ -589,10 +670,12 @@ def test_gradient_penalty_of_nonlinear_critic_is_positive(gradient_penalty):
 
 
 def test_gradient_penalty_draws_one_uniform_eps_per_pair(gradient_penalty):
-    r"""Eq. gans-wgan-gp: x_hat = eps x + (1 - eps) x_tilde with eps ~ U[0, 1] drawn afresh for each pair.
+    r"""Eq. gans-wgan-gp: x_hat = eps x + (1 - eps) x_tilde with eps ~ U[0, 1] drawn afresh for each
+    pair.
 
     A linear critic has the same gradient everywhere and cannot see where x_hat lies. The critic
-    f(x) = x^2 / 2 in one dimension has |f'(x_hat)| = |x_hat|; with every pair (x, x_tilde) = (2, 0),
+    f(x) = x^2 / 2 in one dimension has |f'(x_hat)| = |x_hat|; with every pair (x, x_tilde) = (2,
+    0),
     x_hat = 2 eps and the penalty is lam E[(2 eps - 1)^2] = lam / 3 when eps ~ U[0, 1]. With
     u = 2 eps - 1 ~ U[-1, 1], Var[u^2] = E u^4 - (E u^2)^2 = 1/5 - 1/9 = 4/45, so the batch mean
     of n pairs has standard error sqrt(4/45/n). One eps shared by the whole batch would give a
@@ -605,8 +688,11 @@ def test_gradient_penalty_draws_one_uniform_eps_per_pair(gradient_penalty):
     critic = lambda x: 0.5 * x**2  # noqa: E731
     gp = gradient_penalty(critic, x_real, x_fake, lam=lam).item()
     se = lam * math.sqrt(4 / 45 / n)
-    assert abs(gp - lam / 3) < NUM_SE * se, f"{abs(gp - lam / 3) / se:.1f} standard errors from lam / 3"
-    # and the draws really differ from pair to pair: two calls on the same inputs give different penalties
+    assert abs(gp - lam / 3) < NUM_SE * se, (
+        f"{abs(gp - lam / 3) / se:.1f} standard errors from lam / 3"
+    )
+    # and the draws really differ from pair to pair: two calls on the same inputs give different
+    # penalties
     assert gradient_penalty(critic, x_real[:100], x_fake[:100], lam=lam).item() != gradient_penalty(
         critic, x_real[:100], x_fake[:100], lam=lam
     ).item()

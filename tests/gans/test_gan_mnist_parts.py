@@ -40,7 +40,9 @@ def nb():
 @pytest.mark.parametrize("layers,units", [(1, 100), (2, 64)])
 def test_generator_maps_noise_to_images_in_tanh_range(nb, layers, units):
     torch.manual_seed(0)
-    g = nb["make_generator_network"](input_size=20, num_hidden_layers=layers, num_hidden_units=units)
+    g = nb["make_generator_network"](
+        input_size=20, num_hidden_layers=layers, num_hidden_units=units
+    )
     linear = [m for m in g if isinstance(m, nn.Linear)]
     assert len(linear) == layers + 1
     assert [m.out_features for m in linear] == [units] * layers + [784]
@@ -71,7 +73,10 @@ def test_discriminator_outputs_probabilities_and_uses_dropout_only_in_training(n
     assert not torch.equal(q1, q2), "in training mode dropout must make the outputs random"
 
 
-@pytest.mark.parametrize("mode,mean,var,lo,hi", [("uniform", 0.0, 1 / 3, -1.0, 1.0), ("normal", 0.0, 1.0, -math.inf, math.inf)])
+@pytest.mark.parametrize(
+    "mode,mean,var,lo,hi",
+    [("uniform", 0.0, 1 / 3, -1.0, 1.0), ("normal", 0.0, 1.0, -math.inf, math.inf)],
+)
 def test_noise_moments_match_the_closed_form(nb, mode, mean, var, lo, hi):
     torch.manual_seed(0)
     n, k = 20_000, 20
@@ -107,14 +112,18 @@ def test_fresh_discriminator_is_near_one_half(nb):
 # One training step of each player, against the equations
 # ---------------------------------------------------------------------------
 
-DATA_DIM, Z_SIZE, BATCH, LR = 6, 4, 32, 0.05  # small networks: the step, not the scale, is under test
+# small networks: the step, not the scale, is under test
+DATA_DIM, Z_SIZE, BATCH, LR = 6, 4, 32, 0.05
 
 
 def notebook_assignment(relpath: str, name: str, namespace: dict):
-    """Evaluate the right-hand side of the notebook's top-level ``name = <expression>`` in ``namespace``."""
+    """Evaluate the right-hand side of the notebook's top-level ``name = <expression>`` in
+    ``namespace``."""
     tree = ast.parse((ROOT / relpath).read_text())
     for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [name]:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == [
+            name
+        ]:
             return eval(compile(ast.Expression(node.value), relpath, "eval"), namespace)
     raise AssertionError(f"{relpath} assigns no top-level {name}")
 
@@ -130,15 +139,19 @@ def game(nb):
     dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(0)
-    generator = nb["make_generator_network"](input_size=Z_SIZE, num_hidden_layers=1, num_hidden_units=8,
-                                             num_output_units=DATA_DIM)
-    discriminator = nb["make_discriminator_network"](input_size=DATA_DIM, num_hidden_layers=1, num_hidden_units=8)
+    generator = nb["make_generator_network"](
+        input_size=Z_SIZE, num_hidden_layers=1, num_hidden_units=8, num_output_units=DATA_DIM
+    )
+    discriminator = nb["make_discriminator_network"](
+        input_size=DATA_DIM, num_hidden_layers=1, num_hidden_units=8
+    )
     discriminator.eval()
     namespace = {
         "torch": torch, "nn": nn, "device": "cpu", "create_noise": nb["create_noise"],
         "config": SimpleNamespace(z_size=Z_SIZE, mode_z="normal"),
         "generator": generator, "discriminator": discriminator,
-        "loss_fn": notebook_assignment(NOTEBOOK, "loss_fn", {"nn": nn, "torch": torch}),  # the notebook's loss
+        # the notebook's loss
+        "loss_fn": notebook_assignment(NOTEBOOK, "loss_fn", {"nn": nn, "torch": torch}),
         "g_optimizer": torch.optim.SGD(generator.parameters(), lr=LR),
         "d_optimizer": torch.optim.SGD(discriminator.parameters(), lr=LR),
     }
@@ -164,7 +177,8 @@ def _assert_params(net, expected, **tol):
 
 
 def test_discriminator_step_descends_minus_the_value_function(game):
-    r"""d_train: L_D = -[mean log D(x) + mean log(1 - D(G(h)))] (eq. gans-value-function), one SGD step on D only."""
+    r"""d_train: L_D = -[mean log D(x) + mean log(1 - D(G(h)))] (eq. gans-value-function), one SGD
+    step on D only."""
     g, d = game["generator"], game["discriminator"]
     x_real = torch.rand(BATCH, DATA_DIM) * 2 - 1
     torch.manual_seed(7)
@@ -181,16 +195,22 @@ def test_discriminator_step_descends_minus_the_value_function(game):
     torch.manual_seed(7)
     d_loss, d_real, d_fake = game["d_train"](x_real)
     assert d_loss == pytest.approx(expected_loss, rel=1e-12)
-    torch.testing.assert_close(d_real, d_real_before, rtol=1e-12, atol=0)  # D(x) and D(G(h)) before the step
+    # D(x) and D(G(h)) before the step
+    torch.testing.assert_close(d_real, d_real_before, rtol=1e-12, atol=0)
     torch.testing.assert_close(d_fake, d_fake_before, rtol=1e-12, atol=0)
     _assert_params(d, expected_d, rtol=1e-12, atol=1e-14)
-    assert max((a - b).abs().max() for a, b in zip(_params(d), d_before)) > 1e-4, "the step must move D"
+    assert max((a - b).abs().max() for a, b in zip(_params(d), d_before)) > 1e-4, (
+        "the step must move D"
+    )
     _assert_params(g, g_before, rtol=0, atol=0)  # the generator is untouched ...
-    assert all(p.grad is None for p in g.parameters()), "... and gets no gradient: x_fake is detached"
+    assert all(p.grad is None for p in g.parameters()), (
+        "... and gets no gradient: x_fake is detached"
+    )
 
 
 def test_generator_step_descends_the_nonsaturating_loss(game):
-    r"""g_train: L_G = -mean log D(G(h)) (eq. gans-nonsaturating-loss) on fresh noise, one SGD step on G only.
+    r"""g_train: L_G = -mean log D(G(h)) (eq. gans-nonsaturating-loss) on fresh noise, one SGD step
+    on G only.
 
     The negative control: a step on the saturating loss mean log(1 - D(G(h))) (eq.
     gans-saturating-loss), which has the same sign of gradient in the logit but weights the
@@ -208,7 +228,9 @@ def test_generator_step_descends_the_nonsaturating_loss(game):
     _assert_params(g, expected_g, rtol=1e-12, atol=1e-14)
     moved = [p - b for p, b in zip(_params(g), g_before)]
     moved_saturating = [s - b for s, b in zip(saturating_g, g_before)]
-    assert max((m - ms).abs().max() for m, ms in zip(moved, moved_saturating)) > 1e-3 * max(m.abs().max() for m in moved)
+    assert max((m - ms).abs().max() for m, ms in zip(moved, moved_saturating)) > 1e-3 * max(
+        m.abs().max() for m in moved
+    )
     _assert_params(d, d_before, rtol=0, atol=0)  # g_optimizer steps the generator only
 
 

@@ -32,11 +32,12 @@ def kernel(a, b):
 
 def population_mmd2(p, q):
     k = kernel(Z, Z)
-    return p @ k @ p + q @ k @ q - 2 * p @ k @ q  # E k(x,x') + E k(y,y') - 2 E k(x,y), x, x' ~ p; y, y' ~ q
+    # E k(x,x') + E k(y,y') - 2 E k(x,y), x, x' ~ p; y, y' ~ q
+    return p @ k @ p + q @ k @ q - 2 * p @ k @ q
 
 
 def test_mmd_is_the_supremum_over_the_unit_ball_attained_by_the_witness():
-    r"""MMD(p, q) = sup_{|f|_H <= 1} E_p f - E_q f = |mu_p - mu_q|_H, with the witness attaining it."""
+    r"""MMD(p, q) = sup_{|f|_H <= 1} E_p f - E_q f = |mu_p - mu_q|_H, attained by the witness."""
     k = kernel(Z, Z)
     a = P - Q
     mmd = np.sqrt(population_mmd2(P, Q))
@@ -60,13 +61,17 @@ def test_unbiased_estimator_has_expectation_mmd2_by_enumeration(m, n):
             prob = np.prod(P[list(ix)]) * np.prod(Q[list(iy)])
             x, y = Z[list(ix)], Z[list(iy)]
             expectation += prob * mmd2_unbiased(x, y, bandwidth=SIGMA)
-            biased += prob * (kernel(x, x).mean() + kernel(y, y).mean() - 2 * kernel(x, y).mean())  # with i = j
+            # with i = j
+            biased += prob * (kernel(x, x).mean() + kernel(y, y).mean() - 2 * kernel(x, y).mean())
     assert expectation == pytest.approx(exact, rel=1e-12)
-    assert abs(biased - exact) > 0.05 * exact, "the V-statistic with the diagonal is biased: the test can tell"
+    assert abs(biased - exact) > 0.05 * exact, (
+        "the V-statistic with the diagonal is biased: the test can tell"
+    )
 
 
 def test_unbiased_estimator_averages_to_zero_for_equal_distributions():
-    r"""p = q: MMD^2 = 0, and the estimator's expectation is 0 although single estimates are negative."""
+    r"""p = q: MMD^2 = 0, and the estimator's expectation is 0 although single estimates are
+    negative."""
     values, probs = [], []
     for ix in itertools.product(range(3), repeat=2):
         for iy in itertools.product(range(3), repeat=2):

@@ -1,4 +1,5 @@
-r"""The Wasserstein distance of the GAN chapter (book/gans/theory.md, "Wasserstein GANs"), computed exactly.
+r"""The Wasserstein distance of the GAN chapter (book/gans/theory.md, "Wasserstein GANs"), computed
+exactly.
 
 For distributions on finitely many points the Kantorovich problem {gans-wgan-kantorovich}
 is a linear program over couplings, and the Kantorovich-Rubinstein dual {gans-wgan-dual}
@@ -28,7 +29,8 @@ LOG2 = np.log(2.0)
 
 
 def w1_primal(x, p, y, q):
-    r"""Eq. gans-wgan-kantorovich: min over couplings gamma >= 0 with marginals p, q of sum gamma_ij |x_i - y_j|."""
+    r"""Eq. gans-wgan-kantorovich: min over couplings gamma >= 0 with marginals p, q of sum gamma_ij
+    |x_i - y_j|."""
     cost = cdist(x, y)
     n, m = cost.shape
     a_eq = np.zeros((n + m, n * m))
@@ -36,13 +38,16 @@ def w1_primal(x, p, y, q):
         a_eq[i, i * m : (i + 1) * m] = 1.0  # row sums: p
     for j in range(m):
         a_eq[n + j, j::m] = 1.0  # column sums: q
-    res = optimize.linprog(cost.ravel(), A_eq=a_eq, b_eq=np.concatenate([p, q]), bounds=(0, None), method="highs")
+    res = optimize.linprog(
+        cost.ravel(), A_eq=a_eq, b_eq=np.concatenate([p, q]), bounds=(0, None), method="highs"
+    )
     assert res.status == 0, res.message
     return res.fun, res.x.reshape(n, m)
 
 
 def w1_dual(x, p, y, q, lipschitz=1.0):
-    r"""Eq. gans-wgan-dual: max over f with |f(u) - f(v)| <= K |u - v| on all support points of E_p f - E_q f.
+    r"""Eq. gans-wgan-dual: max over f with |f(u) - f(v)| <= K |u - v| on all support points of E_p
+    f - E_q f.
 
     The critic is only constrained on the support points; McShane's extension
     f(z) = min_i [f_i + K |z - z_i|] is K-Lipschitz on all of R^d with the same values there,
@@ -60,8 +65,11 @@ def w1_dual(x, p, y, q, lipschitz=1.0):
                 row[i], row[j] = 1.0, -1.0
                 rows.append(row)
                 bounds.append(lipschitz * dist[i, j])
-    free = [(None, None)] * (len(z) - 1) + [(0.0, 0.0)]  # f is defined up to a constant: pin one value
-    res = optimize.linprog(c, A_ub=np.array(rows), b_ub=np.array(bounds), bounds=free, method="highs")
+    # f is defined up to a constant: pin one value
+    free = [(None, None)] * (len(z) - 1) + [(0.0, 0.0)]
+    res = optimize.linprog(
+        c, A_ub=np.array(rows), b_ub=np.array(bounds), bounds=free, method="highs"
+    )
     assert res.status == 0, res.message
     return -res.fun, z, res.x
 
@@ -101,12 +109,15 @@ def test_point_masses_w1_is_the_distance_and_js_stays_log_two(dist):
     assert f_star(a)[0] - f_star(b)[0] == pytest.approx(dist, rel=1e-12)
     assert w1_dual(a[None], one, b[None], one)[0] == pytest.approx(dist, rel=1e-9)
     u, v = rng.normal(size=(2, 200, 3))
-    assert (np.abs(f_star(u) - f_star(v)) <= np.linalg.norm(u - v, axis=1) + 1e-12).all()  # 1-Lipschitz
+    # 1-Lipschitz
+    assert (np.abs(f_star(u) - f_star(v)) <= np.linalg.norm(u - v, axis=1) + 1e-12).all()
     # its gradient (x - b)/|x - b| has norm 1 on the segment from b to a, by central differences
     # (taken in coordinates s = x - b, so that a tiny |a - b| loses no digits to rounding)
     for t in (0.2, 0.5, 0.9):
         s, h = t * (a - b), 1e-4 * t * dist
-        grad = [(np.linalg.norm(s + h * e) - np.linalg.norm(s - h * e)) / (2 * h) for e in np.eye(3)]
+        grad = [
+            (np.linalg.norm(s + h * e) - np.linalg.norm(s - h * e)) / (2 * h) for e in np.eye(3)
+        ]
         assert np.linalg.norm(grad) == pytest.approx(1.0, rel=1e-7)
     # (c) JS between the two point masses, on their common support {a, b}: log 2 however close
     assert jensenshannon([1.0, 0.0], [0.0, 1.0]) ** 2 == pytest.approx(LOG2, rel=1e-12)
@@ -119,15 +130,18 @@ def test_point_masses_w1_is_the_distance_and_js_stays_log_two(dist):
 
 
 def _segment(theta, n):
-    """n equally weighted points of {theta} x [0, 1] (the uniform distribution on the segment, discretised)."""
+    """n equally weighted points of {theta} x [0, 1] (the uniform distribution on the segment,
+    discretised)."""
     return np.stack([np.full(n, theta), (np.arange(n) + 0.5) / n], axis=1), np.full(n, 1.0 / n)
 
 
 @pytest.mark.parametrize("theta", [-1.5, -0.3, 1e-4, 0.7, 2.0])
 def test_parallel_segments_w1_is_abs_theta_while_js_is_a_step(theta):
-    r"""W1(p_r, p_g) = |theta| for p_r on {0} x [0, 1] and p_g on {theta} x [0, 1]; JS = log 2 (theta != 0).
+    r"""W1(p_r, p_g) = |theta| for p_r on {0} x [0, 1] and p_g on {theta} x [0, 1]; JS = log 2
+    (theta != 0).
 
-    The horizontal transport costs |theta| and no coupling does better, since |x - y| >= |x_1 - y_1|;
+    The horizontal transport costs |theta| and no coupling does better, since |x - y| >= |x_1 -
+    y_1|;
     the linear critic f(x) = -sign(theta) x_1, 1-Lipschitz with gradient norm 1, attains it. Both
     hold exactly for the n-point discretisations, which the linear programs solve.
     """
@@ -136,12 +150,14 @@ def test_parallel_segments_w1_is_abs_theta_while_js_is_a_step(theta):
     y, q = _segment(theta, n)
     primal, gamma = w1_primal(x, p, y, q)
     assert primal == pytest.approx(abs(theta), rel=1e-9)
-    np.testing.assert_allclose(gamma, np.eye(n) / n, atol=1e-12)  # the optimal plan moves straight across
+    # the optimal plan moves straight across
+    np.testing.assert_allclose(gamma, np.eye(n) / n, atol=1e-12)
     assert w1_dual(x, p, y, q)[0] == pytest.approx(abs(theta), rel=1e-9)
     assert stats.wasserstein_distance_nd(x, y) == pytest.approx(abs(theta), rel=1e-9)
     critic = lambda pts: -np.sign(theta) * pts[:, 0]  # noqa: E731
     assert critic(x) @ p - critic(y) @ q == pytest.approx(abs(theta), rel=1e-12)
-    # JS on the union of the supports: the supports are disjoint, so JS = log 2 whatever |theta| > 0 is
+    # JS on the union of the supports: the supports are disjoint, so JS = log 2 whatever |theta| > 0
+    # is
     p_union, q_union = np.concatenate([p, np.zeros(n)]), np.concatenate([np.zeros(n), q])
     assert jensenshannon(p_union, q_union) ** 2 == pytest.approx(LOG2, rel=1e-12)
     # at theta = 0 the two coincide: JS = 0 and W1 = 0
@@ -150,13 +166,17 @@ def test_parallel_segments_w1_is_abs_theta_while_js_is_a_step(theta):
 
 
 def test_w1_of_parallel_segments_is_continuous_with_slope_one():
-    r"""W1(theta) = |theta| has derivative sign(theta) however far apart the segments are; JS has none."""
+    r"""W1(theta) = |theta| has derivative sign(theta) however far apart the segments are; JS has
+    none."""
     n = 8
     x, p = _segment(0.0, n)
     thetas = np.array([-3.0, -1.0, -0.01, 0.01, 1.0, 3.0])
     h = 1e-4
     for theta in thetas:
-        slope = (w1_primal(x, p, *_segment(theta + h, n))[0] - w1_primal(x, p, *_segment(theta - h, n))[0]) / (2 * h)
+        slope = (
+            w1_primal(x, p, *_segment(theta + h, n))[0]
+            - w1_primal(x, p, *_segment(theta - h, n))[0]
+        ) / (2 * h)
         assert slope == pytest.approx(np.sign(theta), rel=1e-6)
 
 
@@ -167,7 +187,7 @@ def test_w1_of_parallel_segments_is_continuous_with_slope_one():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_kantorovich_rubinstein_duality(seed):
-    r"""Eq. gans-wgan-dual = eq. gans-wgan-kantorovich, and both equal scipy's W1 for equal weights."""
+    r"""Eq. gans-wgan-dual = eq. gans-wgan-kantorovich; both equal scipy's W1 for equal weights."""
     x, p, y, q = _random_clouds(seed)
     primal, gamma = w1_primal(x, p, y, q)
     dual, z, f = w1_dual(x, p, y, q)
@@ -189,7 +209,8 @@ def test_kantorovich_rubinstein_duality(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_every_one_lipschitz_critic_stays_below_w1(seed):
-    r"""The easy half of eq. gans-wgan-dual: E_p f - E_q f <= E_gamma |x - y| for any coupling and any 1-Lipschitz f.
+    r"""The easy half of eq. gans-wgan-dual: E_p f - E_q f <= E_gamma |x - y| for any coupling and
+    any 1-Lipschitz f.
 
     Random 1-Lipschitz critics (unit-norm linear maps and random McShane envelopes) stay below
     W1, and so does every coupling's cost stay above it (the product coupling p q^T is one).
@@ -207,7 +228,8 @@ def test_every_one_lipschitz_critic_stays_below_w1(seed):
 
 
 def test_k_lipschitz_critic_gives_k_times_w1():
-    r"""Eq. gans-wgan-game: if every f_w is K-Lipschitz and the family is rich enough, the inner max is K W1."""
+    r"""Eq. gans-wgan-game: if every f_w is K-Lipschitz and the family is rich enough, the inner max
+    is K W1."""
     x, p, y, q = _random_clouds(3)
     w1 = w1_primal(x, p, y, q)[0]
     for k in (0.5, 2.0, 10.0):
@@ -216,7 +238,8 @@ def test_k_lipschitz_critic_gives_k_times_w1():
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_optimal_critic_has_slope_one_between_coupled_points(seed):
-    r"""Gulrajani et al. (2017), Prop. 1, behind eq. gans-wgan-gp: |grad f*| = 1 on segments of the optimal plan.
+    r"""Gulrajani et al. (2017), Prop. 1, behind eq. gans-wgan-gp: |grad f*| = 1 on segments of the
+    optimal plan.
 
     Complementary slackness: wherever the optimal coupling moves mass, gamma_ij > 0, the optimal
     critic rises by exactly the distance, f*(x_i) - f*(y_j) = |x_i - y_j|. A 1-Lipschitz function

@@ -1,4 +1,5 @@
-"""genmod.artifacts: samples are saved as what they are said to be, never guessed; one metrics schema."""
+"""genmod.artifacts: samples are saved as what they are said to be, never guessed; one metrics
+schema."""
 
 import json
 
@@ -20,9 +21,11 @@ CONFIG = genmod.Config(num_epochs=3, lr=1e-3, filters=(8, 16))
 
 
 def test_ising_lattices_survive_exactly(folder):
-    """A 28 x 28 lattice of +-1 spins is stored as spins, not mapped or clipped into [0, 1] as a digit."""
+    """A 28 x 28 lattice of +-1 spins is stored as spins, not mapped or clipped into [0, 1] as a
+    digit."""
     spins = np.where(np.random.default_rng(0).random((5, 28, 28)) < 0.5, -1, 1)
-    out = save_artifacts("ising_test", spins, {"train_time_s": 1.0}, kind="spins", config=CONFIG, device="cpu")
+    out = save_artifacts("ising_test", spins, {"train_time_s": 1.0}, kind="spins", config=CONFIG,
+                         device="cpu")
     with np.load(out / "samples.npz") as f:
         stored = f["samples"]
     assert stored.dtype == np.int8
@@ -78,7 +81,8 @@ def test_unknown_metrics_are_refused_and_model_tags_allowed():
 def test_record_schema(folder):
     images = np.random.default_rng(2).random((6, 28, 28))
     with pytest.raises(TypeError, match="genmod.Config"):
-        save_artifacts("nb", images, {}, kind="images", value_range=(0, 1), config={"lr": 1}, device="cpu")
+        save_artifacts("nb", images, {}, kind="images", value_range=(0, 1), config={"lr": 1},
+                       device="cpu")
     out = save_artifacts("nb", images, {"train_time_s": 2.0}, kind="images", value_range=(0, 1),
                          config=CONFIG, device="cpu")
     record = json.loads((out / "metrics.json").read_text())

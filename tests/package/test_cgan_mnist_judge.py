@@ -36,9 +36,11 @@ def test_requested_class_scores_are_the_counts():
     for c in range(10):
         mask = requested == c
         assert out["requested_counts"][c] == mask.sum()
-        assert out["requested_class_accuracy"][c] == pytest.approx((judged[mask] == c).mean(), abs=5e-5)
+        share = (judged[mask] == c).mean()
+        assert out["requested_class_accuracy"][c] == pytest.approx(share, abs=5e-5)
         for c2 in range(10):
-            assert out["requested_confusion"][c][c2] == pytest.approx((judged[mask] == c2).mean(), abs=5e-5)
+            share = (judged[mask] == c2).mean()
+            assert out["requested_confusion"][c][c2] == pytest.approx(share, abs=5e-5)
     assert out["requested_accuracy"] == pytest.approx((judged == requested).mean(), abs=1e-12)
     assert np.allclose(np.sum(out["requested_confusion"], axis=1), 1.0, atol=1e-3)
 
@@ -70,6 +72,7 @@ def test_requested_class_scores_reject_bad_input(probs, requested, match):
         requested_class_scores(probs, requested)
 
 
+@pytest.mark.slow
 def test_real_digits_with_their_labels_score_the_judges_test_accuracy(judge_and_data):
     judge, (_, (x_test, y_test)) = judge_and_data
     x = x_test / 255.0
@@ -77,7 +80,8 @@ def test_real_digits_with_their_labels_score_the_judges_test_accuracy(judge_and_
     assert out["requested_accuracy"] == pytest.approx(judge.test_accuracy, abs=1e-9)
     pred = judge.predict_proba(x).argmax(1)
     for c in range(10):
-        assert out["requested_class_accuracy"][c] == pytest.approx((pred[y_test == c] == c).mean(), abs=5e-5)
+        share = (pred[y_test == c] == c).mean()
+        assert out["requested_class_accuracy"][c] == pytest.approx(share, abs=5e-5)
     assert min(out["requested_class_accuracy"]) > 0.9
     # the same digits requested as the next class: the judge almost never agrees
     wrong = judge.score_conditional(x, (y_test + 1) % 10)
@@ -88,6 +92,7 @@ def test_real_digits_with_their_labels_score_the_judges_test_accuracy(judge_and_
     assert out["class_histogram"] == plain["class_histogram"]
 
 
+@pytest.mark.slow
 def test_labels_independent_of_the_digits_give_the_class_shares(judge_and_data):
     r"""A generator that ignores its label: acc_c = pi_c, the share of class c among its digits."""
     judge, (_, (x_test, _)) = judge_and_data
@@ -103,13 +108,16 @@ def test_labels_independent_of_the_digits_give_the_class_shares(judge_and_data):
     assert out["requested_accuracy"] == pytest.approx(0.1, abs=0.02)
 
 
-def test_command_line_gives_the_conditional_scores(judge_and_data, judge_data_dir, mnist_file, tmp_path):
+@pytest.mark.slow
+def test_command_line_gives_the_conditional_scores(judge_and_data, judge_data_dir, mnist_file,
+                                                   tmp_path):
     judge, (_, (x_test, y_test)) = judge_and_data
     x, y = (x_test[:300] / 255.0).astype(np.float32), y_test[:300]
     np.savez(tmp_path / "samples.npz", images=x, requested=y)
     env = {**os.environ, "GENMOD_MNIST": str(mnist_file), "GENMOD_DATA": str(judge_data_dir)}
-    run = subprocess.run([sys.executable, "-m", "genmod.judge", str(tmp_path / "samples.npz"), "--json",
-                          str(tmp_path / "out.json")], capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "genmod.judge", str(tmp_path / "samples.npz"),
+                          "--json", str(tmp_path / "out.json")],
+                         capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads((tmp_path / "out.json").read_text())
     direct = judge.score_conditional(x, y)
@@ -120,10 +128,13 @@ def test_command_line_gives_the_conditional_scores(judge_and_data, judge_data_di
     assert "requested class found in" in run.stdout
 
 
+@pytest.mark.slow
 def test_judge_conditional_samples_checks_the_labels_first(judge_and_data):
     from genmod.judge import judge_conditional_samples
 
     with pytest.raises(ValueError, match="one requested class per digit"):
-        judge_conditional_samples(np.zeros((5, 28, 28), np.float32), np.zeros(4, int), verbose=False)
+        judge_conditional_samples(np.zeros((5, 28, 28), np.float32), np.zeros(4, int),
+                                  verbose=False)
     with pytest.raises(ValueError, match="0..9"):
-        judge_conditional_samples(np.zeros((2, 28, 28), np.float32), np.array([0, 12]), verbose=False)
+        judge_conditional_samples(np.zeros((2, 28, 28), np.float32), np.array([0, 12]),
+                                  verbose=False)

@@ -1,28 +1,39 @@
-"""genmod.checkpoints: keyed by the configuration, with provenance, refusing corrupted files; committed ones load.
+"""genmod.checkpoints: keyed by the configuration, with provenance, refusing corrupted files;
+committed ones load.
 
-A committed checkpoint is a PyTorch ``state_dict`` (``.pt``), loaded here, or the arrays of a Keras model's
-``get_weights()`` in order (``.npz``, ``arr_0``, ``arr_1``, ...), loaded in a TensorFlow subprocess because
-TensorFlow must not be imported after torchvision in one process (DESIGN.md, known traps).
+A committed checkpoint is a PyTorch ``state_dict`` (``.pt``), loaded here, or the arrays of a
+Keras model's ``get_weights()`` in order (``.npz``, ``arr_0``, ``arr_1``, ...), loaded in a
+TensorFlow subprocess (marked slow) because TensorFlow must not be imported after torchvision in
+one process (CONTRIBUTING.md, "Known traps").
 """
 
+import ast
 import json
+import math
 import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import genmod
-from genmod.checkpoints import (MAX_COMMITTED_BYTES, PROVENANCE_KEYS, config_key, find_checkpoint, load_or_train,
-                                save_checkpoint)
-from notebook_code import notebook_functions
+from genmod.checkpoints import (MAX_COMMITTED_BYTES, PROVENANCE_KEYS, config_key, find_checkpoint,
+                                load_or_train, save_checkpoint)
+from notebook_code import free_names, notebook_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests"
 COMMITTED = sorted(ROOT.glob("book/*/checkpoints/*.json"))
+# a Keras checkpoint (.npz) loads in a TensorFlow subprocess: seconds, so marked slow
+COMMITTED_PARAMS = [
+    pytest.param(meta, marks=pytest.mark.slow)
+    if json.loads(meta.read_text())["file"].endswith(".npz") else meta
+    for meta in COMMITTED
+]
 PROVENANCE = {"command": "GENMOD_SCALE=full python make.py", "scale": "full", "device": "cpu",
               "train_time_s": 1.5, "metrics": {"loss": 0.1}, "builder": "build_model"}
 
@@ -40,8 +51,10 @@ def _roundtrip(tmp_path, config, calls):
         torch.manual_seed(0)
         return torch.nn.Linear(3, 2), dict(PROVENANCE["metrics"])
 
-    return load_or_train("nb", config, train=train, write=lambda m, p: torch.save(m.state_dict(), p),
-                         read=lambda p: _load_linear(p), builder="build_model", device="cpu, 1 thread",
+    return load_or_train("nb", config, train=train,
+                         write=lambda m, p: torch.save(m.state_dict(), p),
+                         read=lambda p: _load_linear(p), builder="build_model",
+                         device="cpu, 1 thread",
                          folder=tmp_path, save=True, verbose=False)
 
 
@@ -61,9 +74,11 @@ def test_trains_once_then_loads_the_same_weights(tmp_path):
     assert again.provenance == ckpt.provenance
     # the provenance is written by load_or_train itself, the same way for every notebook
     assert again.provenance["metrics"] == PROVENANCE["metrics"]
-    assert again.provenance["builder"] == "build_model" and again.provenance["device"] == "cpu, 1 thread"
+    assert again.provenance["builder"] == "build_model"
+    assert again.provenance["device"] == "cpu, 1 thread"
     assert again.provenance["scale"] == genmod.get_scale()
-    assert again.provenance["command"].startswith(f"GENMOD_SCALE={genmod.get_scale()} jupyter nbconvert")
+    command = again.provenance["command"]
+    assert command.startswith(f"GENMOD_SCALE={genmod.get_scale()} jupyter nbconvert")
     assert again.provenance["train_time_s"] >= 0
     # another configuration has no checkpoint
     assert find_checkpoint("nb", genmod.Config(lr=2e-3), folder=tmp_path) is None
@@ -77,26 +92,34 @@ def test_corrupted_weights_are_refused(tmp_path):
 
 
 def test_provenance_is_required_and_size_is_bounded(tmp_path):
+    def one_byte(path):
+        path.write_bytes(b"0")
+
     with pytest.raises(ValueError, match="missing"):
-        save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0"), provenance={"command": "x"}, folder=tmp_path)
+        save_checkpoint("nb", {"a": 1}, one_byte, provenance={"command": "x"}, folder=tmp_path)
     with pytest.raises(ValueError, match="scale"):
-        save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0"), provenance={**PROVENANCE, "scale": "long"},
+        save_checkpoint("nb", {"a": 1}, one_byte, provenance={**PROVENANCE, "scale": "long"},
                         folder=tmp_path)
     with pytest.raises(ValueError, match="larger than"):
-        save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0" * 2048), provenance=PROVENANCE,
-                        folder=tmp_path, max_bytes=1024)
+        save_checkpoint("nb", {"a": 1}, lambda p: p.write_bytes(b"0" * 2048),
+                        provenance=PROVENANCE, folder=tmp_path, max_bytes=1024)
     assert not list(tmp_path.glob("*.pt")), "an oversized checkpoint must not be left behind"
 
 
-@pytest.mark.parametrize("meta", COMMITTED, ids=lambda p: p.name)
+@pytest.mark.parametrize("meta", COMMITTED_PARAMS, ids=lambda p: p.name)
 def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
-    """Every committed checkpoint: provenance complete, file small and intact, weights fit the notebook's builder."""
+    """Every committed checkpoint: provenance complete, file small and intact, weights fit the
+    notebook's builder."""
     record = json.loads(meta.read_text())
-    assert all(k in record for k in PROVENANCE_KEYS), f"{meta.name}: provenance lacks {PROVENANCE_KEYS}"
-    assert record["scale"] in genmod.SCALES, f"{meta.name}: scale {record['scale']!r} is not a scale name"
+    assert all(k in record for k in PROVENANCE_KEYS), (
+        f"{meta.name}: provenance lacks {PROVENANCE_KEYS}")
+    assert record["scale"] in genmod.SCALES, (
+        f"{meta.name}: scale {record['scale']!r} is not a scale name")
     assert re.fullmatch(r"(cpu, \d+ threads?|cuda, .+|gpu, .+)", record["device"]), (
-        f"{meta.name}: device {record['device']!r} is not as genmod.torchutils/tfutils.describe_device say it")
-    assert record["command"].startswith(f"GENMOD_SCALE={record['scale']} jupyter nbconvert"), record["command"]
+        f"{meta.name}: device {record['device']!r} is not as "
+        "genmod.torchutils/tfutils.describe_device say it")
+    assert record["command"].startswith(f"GENMOD_SCALE={record['scale']} jupyter nbconvert"), (
+        record["command"])
     weights = meta.parent / record["file"]
     assert weights.stat().st_size <= MAX_COMMITTED_BYTES
     config = genmod.Config(**record["config"])
@@ -105,10 +128,26 @@ def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
     if weights.suffix == ".npz":
         _load_keras_checkpoint(notebook, meta)
         return
-    assert weights.suffix == ".pt", f"{weights.name}: a committed checkpoint is a .pt (PyTorch) or .npz (Keras) file"
-    builder = notebook_functions(notebook, [record["builder"]], {"torch": torch, "nn": torch.nn})[record["builder"]]
+    assert weights.suffix == ".pt", (
+        f"{weights.name}: a committed checkpoint is a .pt (PyTorch) or .npz (Keras) file")
+    namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math, "np": np}
+    builder = _builder(notebook, record["builder"], namespace)
     model = builder(config)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
+
+
+def _builder(relpath: str, name: str, namespace: dict):
+    """The notebook's builder ``name``, with the notebook's own functions and classes that it
+    uses (e.g. a network's blocks), taken from its .py."""
+    tree = ast.parse((ROOT / relpath).read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names = {name}
+    while True:
+        more = (free_names([defs[n] for n in names if n in defs]) - set(namespace)) & set(defs)
+        if more <= names:
+            break
+        names |= more
+    return notebook_functions(relpath, sorted(names), namespace)[name]
 
 
 KERAS_SCRIPT = textwrap.dedent(r"""
@@ -124,13 +163,14 @@ KERAS_SCRIPT = textwrap.dedent(r"""
     assert "torch" not in sys.modules
     notebook, meta = sys.argv[2], Path(sys.argv[3])
     record = json.loads(meta.read_text())
-    builder = notebook_functions(notebook, [record["builder"]], {"tf": tf, "keras": keras, "layers": layers,
-                                                                 "np": np})[record["builder"]]
+    namespace = {"tf": tf, "keras": keras, "layers": layers, "np": np}
+    builder = notebook_functions(notebook, [record["builder"]], namespace)[record["builder"]]
     model = builder(genmod.Config(**record["config"]))
     with np.load(meta.parent / record["file"]) as saved:
         arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     assert sorted(saved.files) == sorted(f"arr_{i}" for i in range(len(arrays))), saved.files
-    assert len(arrays) == len(model.weights), f"{len(arrays)} arrays for {len(model.weights)} weights"
+    assert len(arrays) == len(model.weights), (
+        f"{len(arrays)} arrays for {len(model.weights)} weights")
     for a, w in zip(arrays, model.weights):
         assert tuple(a.shape) == tuple(w.shape), f"{w.path}: saved {a.shape}, built {w.shape}"
     model.set_weights(arrays)
@@ -139,8 +179,10 @@ KERAS_SCRIPT = textwrap.dedent(r"""
 
 
 def _load_keras_checkpoint(notebook, meta):
-    """Load a Keras checkpoint into its notebook's builder(config) in a fresh process that imports TensorFlow only."""
+    """Load a Keras checkpoint into its notebook's builder(config) in a fresh process that
+    imports TensorFlow only."""
     proc = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, str(TESTS), notebook, str(meta)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, f"{meta.name} does not load into {notebook}'s builder:\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{meta.name} does not load into {notebook}'s builder:\n{proc.stderr[-3000:]}")
     assert proc.stdout.strip().splitlines()[-1].startswith("loaded")

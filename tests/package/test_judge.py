@@ -5,6 +5,9 @@ import json
 import numpy as np
 import pytest
 
+# every test needs the judge: trained once per test cache (about a minute), then loaded
+pytestmark = pytest.mark.slow
+
 
 def test_judge_is_kept_in_the_test_cache_with_its_provenance(judge_and_data, judge_data_dir):
     from genmod.judge import cache_folder

@@ -29,7 +29,8 @@ def test_mmd_equals_direct_double_sum():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 3)), rng.normal(0.5, 1.2, size=(25, 3))
     for sigma in (0.5, 1.0, 3.0):
-        assert mmd2_unbiased(x, y, bandwidth=sigma) == pytest.approx(mmd2_direct(x, y, sigma), rel=1e-10, abs=1e-12)
+        assert mmd2_unbiased(x, y, bandwidth=sigma) == pytest.approx(mmd2_direct(x, y, sigma),
+                                                                     rel=1e-10, abs=1e-12)
 
 
 def test_mmd_near_zero_for_one_distribution_and_grows_with_shift():
@@ -60,7 +61,8 @@ def test_mmd_against_real_scores_every_model_with_one_kernel():
     assert abs(r_close["mmd2_generated_vs_real"]) < 5e-3
     assert r_far["mmd2_generated_vs_real"] > 10 * max(abs(r_close["mmd2_generated_vs_real"]), 5e-3)
     # the kernel is the median heuristic on real samples only: the generated ones do not move it
-    assert r_close["mmd_bandwidth"] == pytest.approx(median_bandwidth(real[:400], real[400:800]), rel=0.05)
+    bandwidth = median_bandwidth(real[:400], real[400:800])
+    assert r_close["mmd_bandwidth"] == pytest.approx(bandwidth, rel=0.05)
 
 
 def test_mmd_against_real_rejects_too_few_samples():
@@ -81,12 +83,13 @@ def test_mmd_closed_form_for_gaussians():
     c = (l**2 / (l**2 + 2 * s**2)) ** (d / 2)
     exact = 2 * c * (1 - np.exp(-(delta**2) / (2 * (l**2 + 2 * s**2))))
     estimates = [
-        mmd2_unbiased(rng.normal(size=(400, d)), rng.normal(size=(400, d)) + [delta, 0.0], bandwidth=l)
+        mmd2_unbiased(rng.normal(size=(400, d)), rng.normal(size=(400, d)) + [delta, 0.0],
+                      bandwidth=l)
         for _ in range(20)
     ]
     se = np.std(estimates, ddof=1) / np.sqrt(len(estimates))
-    # the estimator is unbiased, so its mean over replicates is a t-statistic away from the exact value:
-    # allow a false alarm once in a million runs (Student t, len - 1 degrees of freedom)
+    # the estimator is unbiased, so its mean over replicates is a t-statistic away from the exact
+    # value: allow a false alarm once in a million runs (Student t, len - 1 degrees of freedom)
     assert abs(np.mean(estimates) - exact) < student_t.isf(0.5e-6, len(estimates) - 1) * se
 
 
@@ -115,11 +118,13 @@ def test_frechet_closed_form_for_diagonal_gaussians():
     mu1, mu2 = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.0])
     s1, s2 = np.array([1.0, 2.0, 0.5]), np.array([2.0, 1.0, 0.5])
     exact = np.sum((mu1 - mu2) ** 2) + np.sum((s1 - s2) ** 2)
-    assert frechet_distance(mu1, np.diag(s1**2), mu2, np.diag(s2**2)) == pytest.approx(exact, rel=1e-10)
+    fd = frechet_distance(mu1, np.diag(s1**2), mu2, np.diag(s2**2))
+    assert fd == pytest.approx(exact, rel=1e-10)
 
 
 def test_frechet_matches_symmetric_form_for_general_gaussians():
-    """Tr (S1 S2)^{1/2} = Tr (S2^{1/2} S1 S2^{1/2})^{1/2}, computed here with eigendecompositions."""
+    """Tr (S1 S2)^{1/2} = Tr (S2^{1/2} S1 S2^{1/2})^{1/2}, computed here with
+    eigendecompositions."""
     rng = np.random.default_rng(4)
     for d in (1, 2, 5):
         mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
@@ -132,13 +137,15 @@ def test_frechet_matches_symmetric_form_for_general_gaussians():
 
 
 def test_frechet_from_features_converges_to_population_value():
-    """FD of N(0, I) and N(1, 4 I) in 2D is 2 * 1^2 + 2 * (2 - 1)^2 = 4; from n samples each, the squared
-    difference of the sample means adds (tr S1 + tr S2) / n = 10 / n in expectation, the rest is O(1/n^2)."""
+    """FD of N(0, I) and N(1, 4 I) in 2D is 2 * 1^2 + 2 * (2 - 1)^2 = 4; from n samples each, the
+    squared difference of the sample means adds (tr S1 + tr S2) / n = 10 / n in expectation, the
+    rest is O(1/n^2)."""
     rng = np.random.default_rng(5)
     n, reps = 2000, 20
     exact = 2 * 1.0**2 + 2 * (2.0 - 1.0) ** 2
     expected = exact + (2 * 1.0 + 2 * 4.0) / n
-    estimates = [frechet_distance_features(rng.normal(0.0, 1.0, size=(n, 2)), rng.normal(1.0, 2.0, size=(n, 2)))
+    estimates = [frechet_distance_features(rng.normal(0.0, 1.0, size=(n, 2)),
+                                           rng.normal(1.0, 2.0, size=(n, 2)))
                  for _ in range(reps)]
     se = np.std(estimates, ddof=1) / np.sqrt(reps)
     assert abs(np.mean(estimates) - expected) < student_t.isf(0.5e-6, reps - 1) * se
@@ -153,7 +160,8 @@ def test_frechet_shape_errors():
 def test_mode_coverage_counts_modes_and_quality():
     centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
     rng = np.random.default_rng(6)
-    good = np.concatenate([centers[0] + 0.1 * rng.normal(size=(50, 2)), centers[1] + 0.1 * rng.normal(size=(50, 2))])
+    good = np.concatenate([centers[0] + 0.1 * rng.normal(size=(50, 2)),
+                           centers[1] + 0.1 * rng.normal(size=(50, 2))])
     far = np.array([[5.0, 5.0]] * 25)  # between modes: low quality
     result = mode_coverage(np.concatenate([good, far]), centers, std=0.1)
     assert result["modes_covered"] == 2 and result["num_modes"] == 3

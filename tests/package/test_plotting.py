@@ -1,4 +1,4 @@
-"""genmod.plotting: the helpers that compute something (grids), the pixels they draw, and bad input."""
+"""genmod.plotting: the pixels the helpers draw, and bad input."""
 
 import matplotlib
 
@@ -7,30 +7,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from scipy.stats import norm  # noqa: E402
 
-from genmod.plotting import gan_curves, image_grid, latent_scatter, samples_and_classes, standard_normal_grid  # noqa: E402
+from genmod.plotting import (  # noqa: E402
+    gan_curves,
+    image_grid,
+    latent_scatter,
+    samples_and_classes,
+)
 
 
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.mark.parametrize("n", [1, 4, 15])
-def test_standard_normal_grid_cells_hold_equal_prior_mass(n):
-    points, quantiles = standard_normal_grid(n)
-    assert points.shape == (n * n, 2) and points.dtype == np.float32
-    # Phi(q_j) = (j + 1/2) / n: the n cells per axis hold equal prior mass
-    np.testing.assert_allclose(norm.cdf(quantiles), (np.arange(n) + 0.5) / n, atol=1e-6)
-    rows = points.reshape(n, n, 2)
-    # row-major image layout: h_1 grows to the right, h_2 falls from the top row down
-    np.testing.assert_array_equal(rows[0, :, 0], quantiles)
-    np.testing.assert_array_equal(rows[:, 0, 1], quantiles[::-1])
-    assert (rows[:, :, 1] == rows[:, :1, 1]).all()  # h_2 constant along a row
-    with pytest.raises(ValueError):
-        standard_normal_grid(0)
 
 
 def test_latent_scatter_rejects_wrong_shapes():
@@ -78,7 +67,8 @@ def _tile(grid, i, nrow, h, w):
 def test_image_grid_draws_each_image_in_its_tile(n, nrow):
     rng = np.random.default_rng(n)
     h, w = 4, 5  # not square, so that rows and columns cannot be confused
-    images = rng.uniform(0.05, 0.95, size=(n, h, w)).astype(np.float32)  # never equal to the border value 0
+    # never equal to the border value 0
+    images = rng.uniform(0.05, 0.95, size=(n, h, w)).astype(np.float32)
     ax = image_grid(images, nrow=nrow)
     grid = _drawn(ax)
     rows = -(-n // nrow)  # ceil(n / nrow): the number of rows of tiles
@@ -87,9 +77,11 @@ def test_image_grid_draws_each_image_in_its_tile(n, nrow):
     for i in range(n):
         np.testing.assert_array_equal(_tile(grid, i, nrow, h, w), images[i])  # image i, row-major
         _tile(covered, i, nrow, h, w)[...] = True
-    # everything else (the one-pixel borders and the empty slots after the last image) is the lowest value
+    # everything else (the one-pixel borders and the empty slots after the last image) is the
+    # lowest value
     assert (grid[~covered] == 0.0).all()
-    assert grid[0].max() == 0 and grid[:, 0].max() == 0 and grid[-1].max() == 0 and grid[:, -1].max() == 0
+    assert grid[0].max() == 0 and grid[:, 0].max() == 0
+    assert grid[-1].max() == 0 and grid[:, -1].max() == 0
     # shown with the value range fixed, not rescaled to the data, and without axes
     assert ax.images[0].get_clim() == (0.0, 1.0)
     assert not ax.axison
@@ -102,8 +94,10 @@ def test_image_grid_default_layout_and_value_range():
     nrow = 4  # ceil(sqrt(10))
     assert grid.shape == (3 * 4 + 1, nrow * 4 + 1)  # 3 rows of 4 tiles of 3 x 3 pixels
     for i in range(10):
-        np.testing.assert_allclose(_tile(grid, i, nrow, 3, 3), images[i], rtol=1e-6)  # float32 copies
-    assert grid[0, 0] == -1.0 and grid[-1, -1] == -1.0  # the border takes the lower end of the range
+        # float32 copies
+        np.testing.assert_allclose(_tile(grid, i, nrow, 3, 3), images[i], rtol=1e-6)
+    # the border takes the lower end of the range
+    assert grid[0, 0] == -1.0 and grid[-1, -1] == -1.0
     assert ax.images[0].get_clim() == (-1.0, 1.0)
     assert ax.get_title() == "tanh outputs"
 
@@ -113,7 +107,8 @@ def test_image_grid_reads_every_documented_layout_alike():
     images = rng.random((5, 6, 6)).astype(np.float32)
     reference = _drawn(image_grid(images, nrow=2))
     torch = pytest.importorskip("torch")
-    for layout in (images[:, None], images[..., None], images.reshape(5, 36), torch.from_numpy(images)):
+    layouts = (images[:, None], images[..., None], images.reshape(5, 36), torch.from_numpy(images))
+    for layout in layouts:
         np.testing.assert_array_equal(_drawn(image_grid(layout, nrow=2)), reference)
     fig, ax = plt.subplots()
     assert image_grid(images, ax=ax) is ax  # draws on the axes it is given

@@ -1,6 +1,8 @@
-"""RBMs of Ising configurations (genmod.ising_rbm, book/physics/ising_rbm_torch): exact results and the notebook's code.
+"""RBMs of Ising configurations (genmod.ising_rbm, book/physics/ising_rbm_torch): exact results and
+the notebook's code.
 
-- the exact Ising RBM (eq. physics-rbm-exact-ising): its free energy is beta E + const on every state
+- the exact Ising RBM (eq. physics-rbm-exact-ising): its free energy is beta E + const on every
+state
   of the 3 x 3 and 4 x 4 tori (enumeration), and its Gibbs samples, drawn by the notebook's own
   sample_rbms, reproduce Kaufman's energy and specific heat of the 8 x 8 torus;
 - the flip-symmetric parametrisation (eq. physics-rbm-flip-symmetric), in closed form;
@@ -22,24 +24,47 @@ import torch
 import genmod
 from genmod import ebm, ising
 from genmod.ebm import bernoulli
-from genmod.ising_rbm import (exact_ising_rbm, free_energy, gibbs_step, p_h_given_v, p_v_given_h, random_symmetry,
-                              spins_to_visible, symmetric_biases, torus_bonds, visible_to_spins)
-from notebook_code import notebook_config, notebook_constant, notebook_functions
+from genmod.ising_rbm import (
+    exact_ising_rbm,
+    free_energy,
+    gibbs_step,
+    p_h_given_v,
+    p_v_given_h,
+    random_symmetry,
+    spins_to_visible,
+    symmetric_biases,
+    torus_bonds,
+    visible_to_spins,
+)
+from notebook_code import notebook_config, notebook_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_PY = "book/physics/ising_rbm_torch.py"
 NAMES = ["lattice_energy_and_m", "sample_rbms", "builder", "train_pcd", "checkpoint_energies",
-         "CHECK", "TRAIN_KEYS", "long_config", "read_rbms"]
+         "CHECK", "TRAIN_SETTINGS", "long_config"]
 
 
 @pytest.fixture(scope="module")
 def nb():
-    """The notebook's own functions and its configuration at quick scale, taken from its .py without running it."""
+    """The notebook's own functions and its configuration at quick scale, taken from its .py without
+    running it."""
     config = notebook_config(NOTEBOOK_PY, scale="quick")
-    namespace = dict(torch=torch, np=np, math=math, time=time, ising=ising, genmod=genmod, bernoulli=bernoulli,
-                     gibbs_step=gibbs_step, free_energy=free_energy, random_symmetry=random_symmetry,
-                     visible_to_spins=visible_to_spins, symmetric_biases=symmetric_biases, config=config,
-                     device=torch.device("cpu"))
+    namespace = dict(
+        torch=torch,
+        np=np,
+        math=math,
+        time=time,
+        ising=ising,
+        genmod=genmod,
+        bernoulli=bernoulli,
+        gibbs_step=gibbs_step,
+        free_energy=free_energy,
+        random_symmetry=random_symmetry,
+        visible_to_spins=visible_to_spins,
+        symmetric_biases=symmetric_biases,
+        config=config,
+        device=torch.device("cpu"),
+    )
     return notebook_functions(NOTEBOOK_PY, NAMES, namespace)
 
 
@@ -48,7 +73,8 @@ def nb():
 @pytest.mark.parametrize("L", [3, 4])
 @pytest.mark.parametrize("T", [1.2, ising.T_C, 2.7, 5.0])
 def test_exact_rbm_free_energy_is_the_ising_energy_by_enumeration(L, T):
-    """F(x) = E(s)/T + offset on all 2^(L^2) states (eq. physics-rbm-exact-ising), with genmod.ebm's free energy."""
+    """F(x) = E(s)/T + offset on all 2^(L^2) states (eq. physics-rbm-exact-ising), with genmod.ebm's
+    free energy."""
     W, a, b, offset = exact_ising_rbm(L, T, J=1.3)
     states = ising.all_spin_states(L)
     F = ebm.free_energy(spins_to_visible(states, dtype=torch.float64), W, a, b).numpy()
@@ -61,16 +87,22 @@ def test_exact_rbm_free_energy_is_the_ising_energy_by_enumeration(L, T):
 
 
 def test_exact_rbm_structure():
-    """One hidden unit per bond, joined to exactly its two ends; biases -w (hidden) and -2w (visible)."""
+    """One hidden unit per bond, joined to exactly its two ends; biases -w (hidden) and -2w
+    (visible)."""
     L, T = 5, 2.0
     W, a, b, _ = exact_ising_rbm(L, T)
     w = 2 * math.acosh(math.exp(2 / T))
     bonds = torus_bonds(L)
-    assert W.shape == (L * L, 2 * L * L) and len({tuple(sorted(p)) for p in bonds.tolist()}) == 2 * L * L
+    assert (
+        W.shape == (L * L, 2 * L * L)
+        and len({tuple(sorted(p)) for p in bonds.tolist()}) == 2 * L * L
+    )
     assert torch.equal((W != 0).sum(0), torch.full((2 * L * L,), 2))
     assert torch.equal((W != 0).sum(1), torch.full((L * L,), 4))        # four bonds per site
     assert torch.allclose(W[W != 0], torch.tensor(w, dtype=W.dtype))
-    assert torch.allclose(b, torch.tensor(-w, dtype=b.dtype)) and torch.allclose(a, torch.tensor(-2 * w, dtype=a.dtype))
+    assert torch.allclose(b, torch.tensor(-w, dtype=b.dtype)) and torch.allclose(
+        a, torch.tensor(-2 * w, dtype=a.dtype)
+    )
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -82,8 +114,10 @@ def test_exact_rbm_refuses_bad_input(kwargs, match):
         exact_ising_rbm(**kwargs)
 
 
+@pytest.mark.slow
 def test_exact_rbm_gibbs_samples_reproduce_kaufman(nb):
-    """The notebook's sample_rbms on the exact RBMs of the 8 x 8 torus: E and C within their standard errors."""
+    """The notebook's sample_rbms on the exact RBMs of the 8 x 8 torus: E and C within their
+    standard errors."""
     L, temps = 8, np.array([1.8, 2.35, 3.0])
     params = [exact_ising_rbm(L, t, dtype=torch.float32) for t in temps]
     W, a, b = (torch.stack([p[i] for p in params]) for i in range(3))
@@ -101,7 +135,8 @@ def test_exact_rbm_gibbs_samples_reproduce_kaufman(nb):
 # --- the flip-symmetric RBM and the batched functions ---------------------------------------------
 
 def test_flip_symmetric_biases_closed_form():
-    """eq. physics-rbm-flip-symmetric: F(1 - x) = F(x), and -F = sum_j ln 2 cosh(w_j . s / 4) - sum W / 4."""
+    """eq. physics-rbm-flip-symmetric: F(1 - x) = F(x), and -F = sum_j ln 2 cosh(w_j . s / 4) - sum
+    W / 4."""
     g = torch.Generator().manual_seed(0)
     W = torch.randn(2, 9, 5, generator=g, dtype=torch.float64)
     a, b = symmetric_biases(W)
@@ -118,9 +153,15 @@ def test_flip_symmetric_biases_closed_form():
 
 def test_batched_functions_equal_genmod_ebm():
     g = torch.Generator().manual_seed(1)
-    W, a, b = torch.randn(7, 4, generator=g), torch.randn(7, generator=g), torch.randn(4, generator=g)
+    W, a, b = (
+        torch.randn(7, 4, generator=g),
+        torch.randn(7, generator=g),
+        torch.randn(4, generator=g),
+    )
     x = (torch.rand(10, 7, generator=g) < 0.5).float()
-    torch.testing.assert_close(free_energy(x[None], W[None], a[None], b[None])[0], ebm.free_energy(x, W, a, b))
+    torch.testing.assert_close(
+        free_energy(x[None], W[None], a[None], b[None])[0], ebm.free_energy(x, W, a, b)
+    )
     torch.testing.assert_close(p_h_given_v(x[None], W[None], b[None])[0], ebm.p_h_given_x(x, W, b))
     h = (torch.rand(10, 4, generator=g) < 0.5).float()
     torch.testing.assert_close(p_v_given_h(h[None], W[None], a[None])[0], ebm.p_x_given_h(h, W, a))
@@ -144,7 +185,8 @@ def test_spins_and_visible_units():
 
 
 def test_random_symmetry_is_a_symmetry_of_the_torus():
-    """Every moved lattice keeps its energy and |M|; the flip, translations and the D4 moves all occur."""
+    """Every moved lattice keeps its energy and |M|; the flip, translations and the D4 moves all
+    occur."""
     g = torch.Generator().manual_seed(3)
     rng = np.random.default_rng(0)
     base = rng.choice([-1, 1], size=(1, 6, 6)).astype(np.int8)
@@ -157,26 +199,37 @@ def test_random_symmetry_is_a_symmetry_of_the_torus():
     flipped = (y.sum((-1, -2)) == -x.sum((-1, -2))).float().mean().item()
     assert 0.45 < flipped < 0.55
     distinct = {tuple(t.flatten().tolist()) for t in y[:4000]}
-    assert len(distinct) > 400                                          # up to 2 * 8 * 36 = 576 images
+    # up to 2 * 8 * 36 = 576 images
+    assert len(distinct) > 400
     with pytest.raises(ValueError, match="square"):
         random_symmetry(torch.ones(2, 3, 4))
 
 
-# --- the notebook's training and its checkpoint ----------------------------------------------------
+# --- the notebook's training and its checkpoint --------------------------------------------
 
+@pytest.mark.slow
 def test_short_pcd_training_moves_the_energy_towards_the_data(nb):
-    """The notebook's train_pcd (300 steps, d_h = 16) brings the samples' energy closer to the data's at each T."""
+    """The notebook's train_pcd (300 steps, d_h = 16) brings the samples' energy closer to the
+    data's at each T."""
     config = notebook_config(NOTEBOOK_PY, scale="quick")
     temps = (1.8, 3.0)
     data = ising.ising_dataset(8, temps, 400, sampler="wolff", num_chains=10, seed=7, verbose=False)
     x = torch.as_tensor(data.spins(), dtype=torch.float32)
     e_data = np.array([ising.energy_per_spin(s.flat()).mean() for s in data.samples])
-    rbm = nb["builder"](genmod.Config(**{**config.as_dict(), "temperatures": temps, "hidden_sizes": (16,)}))["d_h_16"]
+    rbm = nb["builder"](
+        genmod.Config(**{**config.as_dict(), "temperatures": temps, "hidden_sizes": (16,)})
+    )["d_h_16"]
     g = torch.Generator().manual_seed(0)
 
     def sample_energy():
-        spins, _, _ = nb["sample_rbms"](*[p.detach() for p in rbm.parameters_wab()], num_chains=50, burn_in=50,
-                                        pilot_steps=50, samples_per_chain=4, generator=g)
+        spins, _, _ = nb["sample_rbms"](
+            *[p.detach() for p in rbm.parameters_wab()],
+            num_chains=50,
+            burn_in=50,
+            pilot_steps=50,
+            samples_per_chain=4,
+            generator=g,
+        )
         return np.array([ising.energy_per_spin(s).mean() for s in spins])
 
     with torch.no_grad():
@@ -197,30 +250,39 @@ def _committed_checkpoint():
 
 def test_checkpoint_is_the_notebooks_long_config(nb):
     record, _ = _committed_checkpoint()
-    assert record["config"] == json.loads(json.dumps(nb["long_config"].as_dict())), \
-        "the committed checkpoint was trained with another configuration than the notebook's long_config"
+    assert record["config"] == json.loads(json.dumps(nb["long_config"].as_dict())), (
+        "the committed checkpoint was trained with another configuration than the notebook's "
+        "long_config"
+    )
 
 
+@pytest.mark.slow
 def test_checkpoint_reproduces_its_recorded_energies(nb):
-    """Load the committed RBMs into the notebook's builder; a fixed-seed Gibbs run gives the recorded energies."""
+    """Load the committed RBMs into the notebook's builder; a fixed-seed Gibbs run gives the
+    recorded energies."""
     record, folder = _committed_checkpoint()
     config = genmod.Config(**record["config"])
     rbms = nb["builder"](config)
-    rbms.load_state_dict(torch.load(folder / record["file"], map_location="cpu", weights_only=True), strict=True)
+    rbms.load_state_dict(
+        torch.load(folder / record["file"], map_location="cpu", weights_only=True), strict=True
+    )
     assert record["metrics"]["check_sampling"] == nb["CHECK"]
     got = nb["checkpoint_energies"](rbms, config)
     for name, rec in record["metrics"].items():
         if not name.startswith("d_h_"):
             continue
         e, se = np.array(got[name]["energy_per_spin"]), np.array(rec["energy_per_spin_se"])
-        z = (e - np.array(rec["energy_per_spin"])) / np.hypot(se, np.array(got[name]["energy_per_spin_se"]))
+        z = (e - np.array(rec["energy_per_spin"])) / np.hypot(
+            se, np.array(got[name]["energy_per_spin_se"])
+        )
         assert np.all(np.abs(z) < 4), f"{name}: {np.round(z, 2).tolist()}"
 
 
-# --- the notebook's exercises ----------------------------------------------------------------------
+# --- the notebook's exercises --------------------------------------------------------------
 
 def test_antiferromagnet_by_a_sublattice_flip():
-    """Exercise physics-ex-ising-rbm-torch-antiferromagnet: the solution's RBM is the J < 0 model on the 4 x 4 torus."""
+    """Exercise physics-ex-ising-rbm-torch-antiferromagnet: the solution's RBM is the J < 0 model on
+    the 4 x 4 torus."""
     L, T, J = 4, 1.7, -1.0
     W, a, b, offset = exact_ising_rbm(L, T, J=abs(J))
     B = torch.as_tensor((np.indices((L, L)).sum(0) % 2 == 1).ravel())
@@ -238,7 +300,8 @@ def test_antiferromagnet_by_a_sublattice_flip():
 
 
 def test_magnetic_field_enters_the_visible_biases():
-    """Exercise physics-ex-ising-rbm-torch-field: a_i + 2H/T gives F = E_H / T + offset - L^2 H / T."""
+    """Exercise physics-ex-ising-rbm-torch-field: a_i + 2H/T gives F = E_H / T + offset - L^2 H /
+    T."""
     L, T, H = 3, 2.2, 0.3
     W, a, b, offset = exact_ising_rbm(L, T)
     states = ising.all_spin_states(L)

@@ -26,6 +26,7 @@ import scipy.special
 import torch
 from torch.distributions import MultivariateNormal, Normal, kl_divergence
 
+from genmod.stats import Estimate
 from genmod.vae import (
     IWAEEstimate,
     bernoulli_log_likelihood,
@@ -69,9 +70,9 @@ def test_gaussian_kl_matches_torch_distributions():
     ours = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
     q = Normal(mu_q, torch.exp(0.5 * logvar_q))
     p = Normal(mu_p, torch.exp(0.5 * logvar_p))
-    reference = kl_divergence(q, p).sum(-1)
-    assert ours.shape == (16,)
-    torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-10)
+    # elementwise, nothing summed: one KL per component, like torch.distributions
+    assert ours.shape == (16, 4) and ours.dtype == DTYPE
+    torch.testing.assert_close(ours, kl_divergence(q, p), rtol=1e-10, atol=1e-10)
     assert (ours > 0).all()
 
 
@@ -81,8 +82,12 @@ def test_gaussian_kl_standard_normal_matches_general_formula_and_torch():
     logvar = torch.randn(32, 5, generator=gen, dtype=DTYPE)
     ours = gaussian_kl_standard_normal(mu, logvar)
     zeros = torch.zeros_like(mu)
-    torch.testing.assert_close(ours, gaussian_kl(mu, logvar, zeros, zeros), rtol=1e-12, atol=1e-12)
-    reference = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(zeros, torch.ones_like(mu))).sum(-1)
+    general = gaussian_kl(mu, logvar, zeros, zeros).sum(-1)
+    torch.testing.assert_close(ours, general, rtol=1e-12, atol=1e-12)
+    # the defaults mean_p = 0, logvar_p = 0 are the standard normal
+    torch.testing.assert_close(ours, gaussian_kl(mu, logvar).sum(-1), rtol=1e-12, atol=1e-12)
+    q, prior = Normal(mu, torch.exp(0.5 * logvar)), Normal(zeros, torch.ones_like(mu))
+    reference = kl_divergence(q, prior).sum(-1)
     torch.testing.assert_close(ours, reference, rtol=1e-10, atol=1e-10)
 
 
@@ -97,7 +102,8 @@ def test_gaussian_kl_is_zero_only_for_equal_distributions_and_asymmetric():
     assert ((forward - reverse).abs() > 1e-3).any(), "KL should not be symmetric"
 
 
-@pytest.mark.parametrize("standard_prior", [False, True], ids=["two-gaussians", "standard-normal-prior"])
+@pytest.mark.parametrize("standard_prior", [False, True],
+                         ids=["two-gaussians", "standard-normal-prior"])
 def test_gaussian_kl_matches_monte_carlo(standard_prior):
     gen = torch.Generator().manual_seed(3)
     mu_q, logvar_q, mu_p, logvar_p = _random_diagonal_gaussians(gen, batch=8, d=3)
@@ -105,13 +111,57 @@ def test_gaussian_kl_matches_monte_carlo(standard_prior):
         mu_p, logvar_p = torch.zeros_like(mu_p), torch.zeros_like(logvar_p)
         closed = gaussian_kl_standard_normal(mu_q, logvar_q)
     else:
-        closed = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+        closed = gaussian_kl(mu_q, logvar_q, mu_p, logvar_p).sum(-1)
     q = Normal(mu_q, torch.exp(0.5 * logvar_q))
     p = Normal(mu_p, torch.exp(0.5 * logvar_p))
     mc, se = _mc_kl(q, p, 100_000, gen)
     assert (se > 0).all()
     z = (closed - mc).abs() / se
-    assert (z < NUM_SE).all(), f"closed form and Monte Carlo differ by {z.max():.1f} standard errors"
+    assert (z < NUM_SE).all(), (
+        f"closed form and Monte Carlo differ by {z.max():.1f} standard errors")
+
+
+def test_gaussian_kl_general_form_elementwise_matches_monte_carlo():
+    """The general form KL(N(m_q, e^lv_q) || N(m_p, e^lv_p)), one component at a time.
+
+    Each of the 8 x 3 entries is checked against its own Monte Carlo estimate
+    E_q[log q(h) - log p(h)] (nothing summed), with means and log-variances that
+    broadcast (a scalar prior mean, a per-component prior log-variance).
+    """
+    gen = torch.Generator().manual_seed(5)
+    mean_q = torch.randn(8, 3, generator=gen, dtype=DTYPE)
+    logvar_q = 1.5 * torch.randn(8, 3, generator=gen, dtype=DTYPE)
+    mean_p = torch.tensor(0.7, dtype=DTYPE)
+    logvar_p = torch.tensor([-1.0, 0.0, 1.5], dtype=DTYPE)
+    closed = gaussian_kl(mean_q, logvar_q, mean_p, logvar_p)
+    assert closed.shape == (8, 3)
+    num_samples = 100_000
+    q = Normal(mean_q, torch.exp(0.5 * logvar_q))
+    p = Normal(mean_p.expand(3), torch.exp(0.5 * logvar_p))
+    h = q.loc + q.scale * torch.randn((num_samples, 8, 3), generator=gen, dtype=DTYPE)
+    log_ratio = q.log_prob(h) - p.log_prob(h)  # (S, 8, 3), per component
+    mc, se = log_ratio.mean(0), log_ratio.std(0) / math.sqrt(num_samples)
+    z = (closed - mc).abs() / se
+    assert (z < NUM_SE).all(), (
+        f"closed form and Monte Carlo differ by {z.max():.1f} standard errors")
+
+
+def test_gaussian_kl_standard_normal_special_case_elementwise():
+    """With the prior N(0, 1) (the defaults) each entry is (mu^2 + s^2 - 1 - log s^2) / 2."""
+    gen = torch.Generator().manual_seed(6)
+    mu = torch.randn(10, 4, generator=gen, dtype=DTYPE)
+    logvar = torch.randn(10, 4, generator=gen, dtype=DTYPE)
+    expected = 0.5 * (mu**2 + logvar.exp() - 1 - logvar)
+    torch.testing.assert_close(gaussian_kl(mu, logvar), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gaussian_kl(mu, logvar, 0.0, 0.0), expected, rtol=1e-12, atol=1e-12)
+    # zero exactly at the prior; python floats work and give a 0-d tensor
+    assert float(gaussian_kl(0.0, 0.0)) == 0.0
+    assert float(gaussian_kl(1.0, 0.0)) == pytest.approx(0.5)
+
+
+def test_gaussian_kl_rejects_shapes_that_do_not_broadcast():
+    with pytest.raises(ValueError, match="broadcast"):
+        gaussian_kl(torch.zeros(3), torch.zeros(4))
 
 
 def _gaussian_kl_full(mu0, cov0, mu1, cov1):
@@ -173,7 +223,8 @@ class PPCA:
         """Analytic E_q[log p(x|h) + log p(h) - log q(h)] for q = N(mean, cov), one x."""
         d, k = self.dim_x, self.dim_h
         resid = x - self.mu - self.w @ mean
-        rec = -0.5 * d * math.log(2 * math.pi * self.s2) - 0.5 * (resid @ resid + torch.trace(self.w @ cov @ self.w.T)) / self.s2
+        rec = (-0.5 * d * math.log(2 * math.pi * self.s2)
+               - 0.5 * (resid @ resid + torch.trace(self.w @ cov @ self.w.T)) / self.s2)
         prior = -0.5 * k * math.log(2 * math.pi) - 0.5 * (mean @ mean + torch.trace(cov))
         entropy = 0.5 * torch.logdet(2 * math.pi * math.e * cov)
         return rec + prior + entropy
@@ -185,7 +236,8 @@ class PPCA:
 
     def sample(self, n, gen):
         h = torch.randn(n, self.dim_h, generator=gen, dtype=DTYPE)
-        return h @ self.w.T + self.mu + math.sqrt(self.s2) * torch.randn(n, self.dim_x, generator=gen, dtype=DTYPE)
+        noise = torch.randn(n, self.dim_x, generator=gen, dtype=DTYPE)
+        return h @ self.w.T + self.mu + math.sqrt(self.s2) * noise
 
 
 def _ppca(gen, orthogonal=False, dim_x=6, dim_h=2, s2=0.3):
@@ -198,7 +250,8 @@ def _ppca(gen, orthogonal=False, dim_x=6, dim_h=2, s2=0.3):
 
 
 def _ppca_case(seed, n=4):
-    """A probabilistic-PCA model, n data points from it, their exact log p(x) and exact posterior (mean, cov)."""
+    """A probabilistic-PCA model, n data points from it, their exact log p(x) and exact
+    posterior (mean, cov)."""
     gen = torch.Generator().manual_seed(seed)
     model = _ppca(gen)
     x = model.sample(n, gen)
@@ -214,7 +267,8 @@ def test_ppca_elbo_decomposition_and_exact_posterior():
         poor_mean = post_mean[i] + torch.tensor([0.8, -0.5], dtype=DTYPE)
         poor_cov = torch.diag(torch.diagonal(post_cov) * 3.0)
         poor = model.elbo(x[i], poor_mean, poor_cov)
-        gap = kl_divergence(MultivariateNormal(poor_mean, poor_cov), MultivariateNormal(post_mean[i], post_cov))
+        gap = kl_divergence(MultivariateNormal(poor_mean, poor_cov),
+                            MultivariateNormal(post_mean[i], post_cov))
         assert poor < log_px[i] - 0.1, "the ELBO of a poor encoder must lie strictly below log p(x)"
         # vae-elbo-decomposition: log p(x) = ELBO + KL(q || p(h|x))
         torch.testing.assert_close(poor + gap, log_px[i], rtol=0, atol=1e-10)
@@ -262,13 +316,15 @@ def test_iwae_bound_increases_with_k_towards_log_px():
     repeats = 500  # independent estimates of each L_k, all for the same x
 
     def poor_encoder(xb):  # mean 2.5 posterior standard deviations off, variance twice too large
-        return Normal((post_mean + shift).expand(len(xb), -1), (2.0 * post_var).sqrt().expand(len(xb), -1))
+        return Normal((post_mean + shift).expand(len(xb), -1),
+                      (2.0 * post_var).sqrt().expand(len(xb), -1))
 
     elbo = model.elbo(x[0], post_mean[0] + shift, torch.diag(2.0 * post_var))
     means, ses = {}, {}
     xb = x.expand(repeats, -1)
     for k in (1, 10, 100, 1000):
-        log_w = iwae_log_weights(xb, poor_encoder, model.gaussian_log_likelihood, k, generator=gen)  # (k, repeats)
+        # (k, repeats)
+        log_w = iwae_log_weights(xb, poor_encoder, model.gaussian_log_likelihood, k, generator=gen)
         estimates = iwae_bound(log_w)
         means[k], ses[k] = estimates.mean(), estimates.std() / math.sqrt(repeats)
     gap = log_px - elbo
@@ -276,9 +332,11 @@ def test_iwae_bound_increases_with_k_towards_log_px():
     assert abs(means[1] - elbo) < NUM_SE * ses[1], "L_1 is the ELBO"
     for k_small, k_large in ((1, 10), (10, 100), (100, 1000)):
         diff = means[k_large] - means[k_small]
-        assert diff > 3 * math.sqrt(ses[k_small] ** 2 + ses[k_large] ** 2), f"L_{k_large} should exceed L_{k_small}"
+        assert diff > 3 * math.sqrt(ses[k_small] ** 2 + ses[k_large] ** 2), (
+            f"L_{k_large} should exceed L_{k_small}")
     assert means[1000] < log_px + NUM_SE * ses[1000], "L_k is a lower bound on log p(x)"
-    assert log_px - means[1000] < 0.05 * gap, "L_1000 should have closed most of the gap to log p(x)"
+    assert log_px - means[1000] < 0.05 * gap, (
+        "L_1000 should have closed most of the gap to log p(x)")
 
 
 def test_log_likelihood_iwae_is_exact_at_the_exact_posterior():
@@ -294,11 +352,15 @@ def test_log_likelihood_iwae_is_exact_at_the_exact_posterior():
         return Normal(mean, post_std.expand_as(mean))
 
     # small batches and chunks, k not a multiple of the chunk: exercises the bookkeeping
-    est = log_likelihood_iwae(x, exact_encoder, model.gaussian_log_likelihood, 37, batch_size=7, max_rows=50, generator=gen)
+    est = log_likelihood_iwae(x, exact_encoder, model.gaussian_log_likelihood, 37, batch_size=7,
+                              max_rows=50, generator=gen)
     assert isinstance(est, IWAEEstimate) and est.k == 37 and est.num_points == 23
     np.testing.assert_allclose(est.per_point, log_px.numpy(), atol=1e-9)
-    assert est.log_likelihood == pytest.approx(float(log_px.mean()), abs=1e-9)
-    assert est.standard_error == pytest.approx(float(log_px.std() / math.sqrt(23)), rel=1e-9)
+    assert isinstance(est, Estimate)
+    assert est.value == pytest.approx(float(log_px.mean()), abs=1e-9)
+    assert est.se == pytest.approx(float(log_px.std() / math.sqrt(23)), rel=1e-9)
+    assert est.per_point.shape == (23,)
+    assert est.z(float(log_px.mean())) == pytest.approx(0, abs=1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -313,9 +375,11 @@ def test_iwae_bound_equals_direct_log_mean_exp():
     ours = iwae_bound(torch.from_numpy(log_w)).numpy()
     np.testing.assert_allclose(ours, direct, rtol=1e-12)
     # samples on another axis
-    np.testing.assert_allclose(iwae_bound(torch.from_numpy(log_w.T), dim=1).numpy(), direct, rtol=1e-12)
+    on_axis_1 = iwae_bound(torch.from_numpy(log_w.T), dim=1).numpy()
+    np.testing.assert_allclose(on_axis_1, direct, rtol=1e-12)
     # k = 1 is the input itself (the one-sample ELBO)
-    np.testing.assert_allclose(iwae_bound(torch.from_numpy(log_w[:1])).numpy(), log_w[0], rtol=1e-12)
+    one_sample = iwae_bound(torch.from_numpy(log_w[:1])).numpy()
+    np.testing.assert_allclose(one_sample, log_w[0], rtol=1e-12)
 
 
 def test_iwae_bound_is_stable_for_tiny_weights():
@@ -341,8 +405,9 @@ def test_bernoulli_log_likelihood_matches_torch():
 # ---------------------------------------------------------------------------
 # Gradient estimators: reparameterization vs score function (REINFORCE)
 # f(h) = h^2, q = N(mu, sigma^2):  d/dmu E_q[f] = 2 mu
-#   reparameterization: g = f'(mu + sigma eps) = 2 (mu + sigma eps),      Var = 4 sigma^2
-#   score function:     g = f(h) (h - mu) / sigma^2,                      Var = mu^4/sigma^2 + 14 mu^2 + 15 sigma^2
+#   reparameterization: g = f'(mu + sigma eps) = 2 (mu + sigma eps),  Var = 4 sigma^2
+#   score function:     g = f(h) (h - mu) / sigma^2,
+#                                            Var = mu^4/sigma^2 + 14 mu^2 + 15 sigma^2
 # ---------------------------------------------------------------------------
 
 
@@ -357,8 +422,10 @@ def test_gradient_estimator_variances(mu, sigma):
     reparam = 2.0 * (mu + sigma * eps)
     score = (mu + sigma * eps) ** 2 * eps / sigma  # f(h) * d/dmu log q(h) = f(h) (h - mu) / sigma^2
     assert float(grad_mean) == pytest.approx(float(reparam.mean()), rel=1e-12)
-    for g, var_exact in ((reparam, 4 * sigma**2), (score, mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2)):
-        assert abs(g.mean() - 2 * mu) < NUM_SE * g.std() / math.sqrt(n), "both estimators are unbiased"
+    var_score = mu**4 / sigma**2 + 14 * mu**2 + 15 * sigma**2
+    for g, var_exact in ((reparam, 4 * sigma**2), (score, var_score)):
+        assert abs(g.mean() - 2 * mu) < NUM_SE * g.std() / math.sqrt(n), (
+            "both estimators are unbiased")
         sq = (g - g.mean()) ** 2
         assert abs(sq.mean() - var_exact) < NUM_SE * sq.std() / math.sqrt(n)
     assert score.var() > 10 * reparam.var()
@@ -371,15 +438,19 @@ def test_gradient_estimator_variances(mu, sigma):
 
 
 def _reconstruction(model, x, mean, cov):
-    """Closed-form E_q[log p(x|h)] for q = N(mean, cov) and the PPCA decoder N(W h + mu, s2 I), one x."""
+    """Closed-form E_q[log p(x|h)] for q = N(mean, cov) and the PPCA decoder N(W h + mu, s2 I),
+    one x."""
     resid = x - model.mu - model.w @ mean
-    return -0.5 * model.dim_x * math.log(2 * math.pi * model.s2) - 0.5 * (resid @ resid + torch.trace(model.w @ cov @ model.w.T)) / model.s2
+    return (-0.5 * model.dim_x * math.log(2 * math.pi * model.s2)
+            - 0.5 * (resid @ resid + torch.trace(model.w @ cov @ model.w.T)) / model.s2)
 
 
 def _kl_to_prior(mean, cov):
-    """KL(N(mean, cov) || N(0, I)), eq. vae-gaussian-kl with mu_1 = 0, Sigma_1 = I (torch's implementation)."""
+    """KL(N(mean, cov) || N(0, I)), eq. vae-gaussian-kl with mu_1 = 0, Sigma_1 = I (torch's
+    implementation)."""
     k = len(mean)
-    return kl_divergence(MultivariateNormal(mean, cov), MultivariateNormal(torch.zeros(k, dtype=DTYPE), torch.eye(k, dtype=DTYPE)))
+    prior = MultivariateNormal(torch.zeros(k, dtype=DTYPE), torch.eye(k, dtype=DTYPE))
+    return kl_divergence(MultivariateNormal(mean, cov), prior)
 
 
 def _beta_objective(model, x, mean, cov, beta):
@@ -400,7 +471,8 @@ def _encoders(model, x, gen):
 
 
 def test_elbo_is_reconstruction_minus_prior_matching():
-    r"""Eq. vae-elbo-terms: E_q[log p(x|h)] - KL(q || p(h)) = E_q[log p(x, h) - log q(h)] (eq. vae-elbo).
+    r"""Eq. vae-elbo-terms: E_q[log p(x|h)] - KL(q || p(h)) = E_q[log p(x, h) - log q(h)]
+    (eq. vae-elbo).
 
     The left side uses the closed-form reconstruction and torch's Gaussian KL; the right side is
     PPCA.elbo, which splits the same expectation differently (log p(x|h) + log p(h) + entropy).
@@ -415,7 +487,8 @@ def test_elbo_is_reconstruction_minus_prior_matching():
             torch.testing.assert_close(terms, model.elbo(x[i], mean, cov), rtol=0, atol=1e-10)
     mean, cov = _encoders(model, x[0], gen)[3]
     n = 200_000
-    h = mean + torch.randn(n, 2, generator=gen, dtype=DTYPE) @ torch.linalg.cholesky(cov).T  # h ~ q, (n, 2)
+    # h ~ q, (n, 2)
+    h = mean + torch.randn(n, 2, generator=gen, dtype=DTYPE) @ torch.linalg.cholesky(cov).T
     log_lik = model.gaussian_log_likelihood(x[:1], h[:, None, :])[:, 0]  # log p(x|h), (n,)
     se = log_lik.std() / math.sqrt(n)
     assert abs(log_lik.mean() - _reconstruction(model, x[0], mean, cov)) < NUM_SE * se
@@ -423,7 +496,8 @@ def test_elbo_is_reconstruction_minus_prior_matching():
 
 @pytest.mark.parametrize("beta", [1.0, 1.5, 4.0])
 def test_beta_objective_is_a_looser_lower_bound_for_beta_at_least_one(beta):
-    r"""Sec. "The beta-VAE": for beta >= 1, L_beta = ELBO - (beta - 1) KL(q || p(h)) <= ELBO <= log p(x).
+    r"""Sec. "The beta-VAE": for beta >= 1,
+    L_beta = ELBO - (beta - 1) KL(q || p(h)) <= ELBO <= log p(x).
 
     Equality L_beta = ELBO only at beta = 1 (KL(q || p(h)) > 0 for every encoder here), and
     ELBO = log p(x) only at the exact posterior, where L_beta still falls short by (beta - 1) KL.
@@ -451,16 +525,18 @@ def test_beta_objective_is_a_looser_lower_bound_for_beta_at_least_one(beta):
 
 
 def _maximise_beta_objective(model, x, beta):
-    """Maximise L_beta over Gaussian q = N(m, L L^T) by L-BFGS (L lower triangular, log-diagonal)."""
+    """Maximise L_beta over Gaussian q = N(m, L L^T) by L-BFGS (L lower triangular,
+    log-diagonal)."""
     params = torch.zeros(5, dtype=DTYPE, requires_grad=True)
 
     def unpack(p):
         chol = torch.zeros(2, 2, dtype=DTYPE)
-        chol = chol.index_put((torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])), torch.stack([p[2].exp(), p[3], p[4].exp()]))
+        rows, cols = torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1])
+        chol = chol.index_put((rows, cols), torch.stack([p[2].exp(), p[3], p[4].exp()]))
         return p[:2], chol @ chol.T
 
-    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-15,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([params], lr=1.0, max_iter=500, tolerance_grad=1e-13,
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
     def closure():
         opt.zero_grad()
@@ -480,9 +556,10 @@ def test_beta_objective_optimum_is_a_tempered_posterior(beta):
     L_beta(q) = beta [log Z_beta - KL(q || p_beta(h|x))] with p_beta(h|x) proportional to
     p(x|h)^(1/beta) p(h): for PPCA the posterior of the same model with s2 replaced by beta s2,
     N(M_b^-1 W^T (x - mu), beta s2 M_b^-1), M_b = W^T W + beta s2 I, and
-    beta log Z_beta = -(D/2) log(2 pi s2) + (beta D / 2) log(2 pi beta s2) + beta log N(x; mu, W W^T + beta s2 I).
-    Its maximum lies below log p(x) for beta > 1 and above it for beta < 1 (the power-mean inequality):
-    for beta < 1 the objective is no bound on log p(x).
+    beta log Z_beta = -(D/2) log(2 pi s2) + (beta D / 2) log(2 pi beta s2)
+                      + beta log N(x; mu, W W^T + beta s2 I).
+    Its maximum lies below log p(x) for beta > 1 and above it for beta < 1 (the power-mean
+    inequality): for beta < 1 the objective is no bound on log p(x).
     """
     gen = torch.Generator().manual_seed(14)
     model = _ppca(gen)
@@ -492,7 +569,8 @@ def test_beta_objective_optimum_is_a_tempered_posterior(beta):
     tempered = PPCA(model.w, model.mu, beta * model.s2)
     t_mean, t_cov = tempered.posterior(x[None])
     d = model.dim_x
-    closed = (-0.5 * d * math.log(2 * math.pi * model.s2) + 0.5 * beta * d * math.log(2 * math.pi * beta * model.s2)
+    closed = (-0.5 * d * math.log(2 * math.pi * model.s2)
+              + 0.5 * beta * d * math.log(2 * math.pi * beta * model.s2)
               + beta * tempered.log_marginal(x[None])[0])
     torch.testing.assert_close(mean, t_mean[0], rtol=0, atol=1e-6)
     torch.testing.assert_close(cov, t_cov, rtol=0, atol=1e-6)
@@ -502,12 +580,14 @@ def test_beta_objective_optimum_is_a_tempered_posterior(beta):
     elif beta > 1.0:
         assert best < log_px - 1e-2
     else:
-        assert best > log_px + 1e-2, "for beta < 1 the objective exceeds log p(x): it is no lower bound"
+        assert best > log_px + 1e-2, (
+            "for beta < 1 the objective exceeds log p(x): it is no lower bound")
 
 
 @pytest.mark.parametrize("beta", [0.1, 0.5, 0.9])
 def test_beta_below_one_exceeds_log_px_at_the_exact_posterior(beta):
-    r"""The counterexample in closed form: at q = p(h|x), L_beta = log p(x) + (1 - beta) KL(p(h|x) || p(h)) > log p(x)."""
+    r"""The counterexample in closed form: at q = p(h|x),
+    L_beta = log p(x) + (1 - beta) KL(p(h|x) || p(h)) > log p(x)."""
     gen, model, x, log_px, (post_mean, post_cov) = _ppca_case(15)
     for i in range(len(x)):
         kl = _kl_to_prior(post_mean[i], post_cov)
@@ -522,7 +602,8 @@ def test_beta_below_one_exceeds_log_px_at_the_exact_posterior(beta):
 
 
 def test_decoder_that_ignores_h_has_the_prior_as_posterior():
-    r"""Exercise vae-ex-collapse with W = 0: p(h|x) = p(h), and the collapsed encoder q = p(h) is the ELBO's optimum."""
+    r"""Exercise vae-ex-collapse with W = 0: p(h|x) = p(h), and the collapsed encoder q = p(h) is
+    the ELBO's optimum."""
     gen = torch.Generator().manual_seed(16)
     model = _ppca(gen)
     model = PPCA(torch.zeros_like(model.w), model.mu, model.s2)
@@ -530,24 +611,29 @@ def test_decoder_that_ignores_h_has_the_prior_as_posterior():
     post_mean, post_cov = model.posterior(x)
     torch.testing.assert_close(post_mean, torch.zeros_like(post_mean), rtol=0, atol=1e-14)
     torch.testing.assert_close(post_cov, torch.eye(2, dtype=DTYPE), rtol=0, atol=1e-14)
-    r_x = Normal(model.mu, math.sqrt(model.s2)).log_prob(x).sum(-1)  # log r(x), the decoder on its own
+    # log r(x), the decoder on its own
+    r_x = Normal(model.mu, math.sqrt(model.s2)).log_prob(x).sum(-1)
     torch.testing.assert_close(model.log_marginal(x), r_x, rtol=0, atol=1e-10)
     zero, eye = torch.zeros(2, dtype=DTYPE), torch.eye(2, dtype=DTYPE)
     for i in range(len(x)):
         torch.testing.assert_close(model.elbo(x[i], zero, eye), r_x[i], rtol=0, atol=1e-10)
-        for mean, cov in _encoders(_ppca(gen), x[i], gen)[1:]:  # any encoder that carries information about x
+        # any encoder that carries information about x
+        for mean, cov in _encoders(_ppca(gen), x[i], gen)[1:]:
             gap = r_x[i] - model.elbo(x[i], mean, cov)
-            torch.testing.assert_close(gap, _kl_to_prior(mean, cov), rtol=0, atol=1e-10)  # costs exactly its KL
+            # costs exactly its KL
+            torch.testing.assert_close(gap, _kl_to_prior(mean, cov), rtol=0, atol=1e-10)
             assert gap > 0
 
 
 def test_maximum_likelihood_switches_off_directions_below_the_noise_level():
-    r"""Lucas et al. (2019), as the chapter states it: with observation noise s2 above the data variance
-    along a principal direction, the maximum-likelihood PPCA weights switch that latent direction off.
+    r"""Lucas et al. (2019), as the chapter states it: with observation noise s2 above the data
+    variance along a principal direction, the maximum-likelihood PPCA weights switch that latent
+    direction off.
 
-    The ML solution for fixed s2 (Tipping & Bishop 1999) has W^T W with eigenvalues max(lambda_j - s2, 0)
-    for the top-k eigenvalues lambda_j of the sample covariance. W is found here by L-BFGS on the exact
-    log-likelihood, -N/2 [log det C + tr(C^-1 S)] + const with C = W W^T + s2 I, from a random start.
+    The ML solution for fixed s2 (Tipping & Bishop 1999) has W^T W with eigenvalues
+    max(lambda_j - s2, 0) for the top-k eigenvalues lambda_j of the sample covariance. W is found
+    here by L-BFGS on the exact log-likelihood, -N/2 [log det C + tr(C^-1 S)] + const with
+    C = W W^T + s2 I, from a random start.
     """
     gen = torch.Generator().manual_seed(17)
     d, k, n = 5, 2, 4000
@@ -558,15 +644,17 @@ def test_maximum_likelihood_switches_off_directions_below_the_noise_level():
     s = xc.T @ xc / n
     lam = torch.linalg.eigvalsh(s).flip(0)
     for s2, expected_active in ((0.4, 2), (1.5, 1)):
-        assert (lam[:k] > s2).sum() == expected_active  # the sample eigenvalues fall on the intended sides
+        # the sample eigenvalues fall on the intended sides
+        assert (lam[:k] > s2).sum() == expected_active
         w = (0.1 * torch.randn(d, k, generator=gen, dtype=DTYPE)).requires_grad_()
-        opt = torch.optim.LBFGS([w], lr=1.0, max_iter=2000, tolerance_grad=1e-12, tolerance_change=1e-15,
-                                line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS([w], lr=1.0, max_iter=2000, tolerance_grad=1e-12,
+                                tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
             c = w @ w.T + s2 * torch.eye(d, dtype=DTYPE)
-            loss = 0.5 * (torch.logdet(c) + torch.trace(torch.linalg.solve(c, s)))  # -log-likelihood / N
+            # -log-likelihood / N
+            loss = 0.5 * (torch.logdet(c) + torch.trace(torch.linalg.solve(c, s)))
             loss.backward()
             return loss
 
@@ -586,10 +674,11 @@ def test_the_chapters_kl_and_variance_numbers():
     r"""Numbers printed in book/vae/theory.md, recomputed.
 
     KL(N(0,1) || N(0,4)) = log 2 - 3/8 ~ 0.318 and KL(N(0,4) || N(0,1)) = 3/2 - log 2 ~ 0.807 nats
-    (exercise vae-ex-gaussian-kl); for mu = 1, sigma = 0.1 the two gradient estimators have variances
-    0.04 and "about 114", a ratio of "some 3,000" (exercise vae-ex-score-variance).
+    (exercise vae-ex-gaussian-kl); for mu = 1, sigma = 0.1 the two gradient estimators have
+    variances 0.04 and "about 114", a ratio of "some 3,000" (exercise vae-ex-score-variance).
     """
-    n01, n04 = Normal(torch.tensor(0.0, dtype=DTYPE), 1.0), Normal(torch.tensor(0.0, dtype=DTYPE), 2.0)
+    zero = torch.tensor(0.0, dtype=DTYPE)
+    n01, n04 = Normal(zero, 1.0), Normal(zero, 2.0)
     assert float(kl_divergence(n01, n04)) == pytest.approx(math.log(2) - 3 / 8, rel=1e-12)
     assert float(kl_divergence(n04, n01)) == pytest.approx(1.5 - math.log(2), rel=1e-12)
     assert round(math.log(2) - 3 / 8, 3) == 0.318 and round(1.5 - math.log(2), 3) == 0.807

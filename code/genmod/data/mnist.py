@@ -6,13 +6,13 @@ notebooks: ``(x_train, y_train), (x_test, y_test)`` with images ``uint8`` in
 
 Sources, in order:
 
-1. ``GENMOD_MNIST`` names an ``.npz`` in the Keras layout (CI points it at
-   ``../shared/data/mnist-offline.npz``: 10,000 real digits from the MNIST *test*
+1. ``GENMOD_MNIST`` names an ``.npz`` in the Keras layout (the book's CI points it at
+   the offline file of the book's repository: 10,000 real digits from the MNIST *test*
    set, 8,000 used for training and 2,000 for testing).
 2. Otherwise torchvision's MNIST under ``GENMOD_DATA`` (downloaded once, then
    converted to ``mnist.npz`` beside it). If TensorFlow is already imported, the
    torchvision step runs in a subprocess, because importing torchvision after
-   TensorFlow crashes Python (DESIGN.md, known traps).
+   TensorFlow crashes Python (``CONTRIBUTING.md``, "Known traps").
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ import numpy as np
 from genmod.config import data_dir, describe_env_path, env_path
 
 KERAS_KEYS = ("x_train", "y_train", "x_test", "y_test")
-OFFLINE_FILE_NAME = "mnist-offline.npz"
+
+#: What GENMOD_MNIST must name, and how to set it: quoted by every error of this module. The
+#: package is installed outside the book's repository too (Colab), so it names no path in it.
+HOW_TO_SET_GENMOD_MNIST = (
+    "Point GENMOD_MNIST at an MNIST .npz in the Keras layout (x_train, y_train, x_test, "
+    "y_test), e.g. the offline file of the book's repository: `export "
+    "GENMOD_MNIST=/path/to/mnist-offline.npz` in the shell, or "
+    "`os.environ[\"GENMOD_MNIST\"] = \"/path/to/mnist-offline.npz\"` in Python before "
+    "load_mnist (a relative path is resolved against the root of the book's repository "
+    "when run inside a checkout, else against the working directory)."
+)
 
 
 class MnistUnavailableError(RuntimeError):
@@ -74,7 +84,9 @@ def last_source() -> MnistSource | None:
     return _LAST_SOURCE
 
 
-def read_keras_npz(path, *, origin: str | None = None) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def read_keras_npz(
+    path, *, origin: str | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     r"""Read and check an MNIST ``.npz`` in the Keras layout.
 
     Args:
@@ -93,11 +105,8 @@ def read_keras_npz(path, *, origin: str | None = None) -> tuple[tuple[np.ndarray
     if not path.is_file():
         tried = f" ({origin})" if origin else ""
         raise MnistUnavailableError(
-            f"MNIST file not found: tried {path}{tried}. Point GENMOD_MNIST at an .npz in the Keras "
-            "layout (keys x_train, y_train, x_test, y_test), e.g. "
-            "`export GENMOD_MNIST=../shared/data/mnist-offline.npz` at the repository root "
-            "(a relative path is resolved against the repository root), or unset GENMOD_MNIST "
-            "to download MNIST with torchvision."
+            f"MNIST file not found: tried {path}{tried}. {HOW_TO_SET_GENMOD_MNIST} Or unset "
+            "GENMOD_MNIST to download MNIST with torchvision."
         )
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -173,7 +182,7 @@ def _load_torchvision_cache() -> Path:
     except ImportError as err:
         raise MnistUnavailableError(
             f"torchvision is not installed ({err}), so MNIST cannot be downloaded. Install "
-            "it (`pip install 'torchvision>=0.29'`) or set GENMOD_MNIST to a Keras-layout .npz."
+            f"it (`pip install 'torchvision>=0.29'`), or: {HOW_TO_SET_GENMOD_MNIST}"
         ) from err
     except Exception as err:  # network errors, bad checksums, ...
         raise _download_error(root, f"{type(err).__name__}: {err}") from err
@@ -182,10 +191,9 @@ def _load_torchvision_cache() -> Path:
 
 def _download_error(root: Path, reason: str) -> MnistUnavailableError:
     return MnistUnavailableError(
-        f"downloading MNIST with torchvision into {root} failed ({reason}). Offline? Set "
-        "GENMOD_MNIST to a Keras-layout .npz, e.g. "
-        "`export GENMOD_MNIST=../shared/data/mnist-offline.npz`; or set GENMOD_DATA to a "
-        "folder that already holds torchvision's MNIST."
+        f"downloading MNIST with torchvision into {root} failed ({reason}). Offline? "
+        f"{HOW_TO_SET_GENMOD_MNIST} Or set GENMOD_DATA to a folder that already holds "
+        "torchvision's MNIST."
     )
 
 
@@ -210,7 +218,8 @@ def load_mnist(*, verbose: bool = True):
     global _LAST_SOURCE
     path = env_path("GENMOD_MNIST")
     if path is not None:
-        (x_train, y_train), (x_test, y_test) = read_keras_npz(path, origin=describe_env_path("GENMOD_MNIST"))
+        origin = describe_env_path("GENMOD_MNIST")
+        (x_train, y_train), (x_test, y_test) = read_keras_npz(path, origin=origin)
         source = MnistSource("npz", str(path), len(x_train), len(x_test))
     else:
         cached = _load_torchvision_cache()
@@ -222,20 +231,8 @@ def load_mnist(*, verbose: bool = True):
     return (x_train, y_train), (x_test, y_test)
 
 
-def _main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "fetch":
-        _fetch_with_torchvision(Path(argv[1]))
-        return 0
-    print("usage: python -m genmod.data.mnist fetch ROOT", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
-
-
 def binarize(images: np.ndarray, *, seed: int) -> np.ndarray:
-    r"""Stochastically binarized digits: pixel :math:`i` is 1 with probability (its grey level) / 255.
+    r"""Stochastically binarized digits: pixel :math:`i` is 1 with probability grey level / 255.
 
     One fixed draw per call, made with ``numpy.random.default_rng(seed)`` as
     ``uniform < grey / 255``, so that a PyTorch and a Keras notebook that call it with
@@ -257,8 +254,21 @@ def binarize(images: np.ndarray, *, seed: int) -> np.ndarray:
     """
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"binarize expects uint8 digits of shape (N, 28, 28) in 0..255, as load_mnist returns; "
-                         f"got {images.dtype} of shape {images.shape}")
+        raise ValueError("binarize expects uint8 digits of shape (N, 28, 28) in 0..255, as "
+                         f"load_mnist returns; got {images.dtype} of shape {images.shape}")
     rng = np.random.default_rng(seed)
     grey = images.reshape(len(images), -1).astype(np.float64) / 255.0
     return (rng.uniform(size=grey.shape) < grey).astype(np.float32)
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "fetch":
+        _fetch_with_torchvision(Path(argv[1]))
+        return 0
+    print("usage: python -m genmod.data.mnist fetch ROOT", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
+

@@ -1,10 +1,11 @@
-r"""Toy distributions known in closed form: the isotropic Gaussian mixture.
+r"""Toy distributions known in closed form: the isotropic Gaussian mixture, and a grid of
+standard-normal quantiles (the latent points on which a VAE's decoded manifold is drawn).
 
 A :class:`Mixture` has a density, a log-density, a score and a sampler, so a
 notebook or a test can compare a model with the exact answer: the 1D GAN's data
 (one Gaussian, ``book/gans/gan_1d_torch``), the ring of Gaussians used to show mode
 collapse (``book/gans/wgan_modes_torch``), and the quadratures of the GAN chapter's
-tests (``tests/test_gan_math.py``).
+tests (``tests/gans/test_gan_math.py``).
 
 Arrays of points always have shape ``(n, d)``; for ``d = 1`` a flat array of ``n``
 values is also accepted (it cannot mean anything else). Nothing else is reshaped.
@@ -47,7 +48,9 @@ class Mixture:
         if means.ndim != 2 or len(means) == 0:
             raise ValueError(f"means must have shape (M, d) with M >= 1, got {np.shape(means)}")
         num, _ = means.shape
-        stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (num,)) if np.ndim(stds) == 0 else np.asarray(stds, dtype=np.float64)
+        stds = np.asarray(stds, dtype=np.float64)
+        if stds.ndim == 0:
+            stds = np.broadcast_to(stds, (num,))
         if stds.shape != (num,):
             raise ValueError(f"stds must be a scalar or have shape ({num},), got {stds.shape}")
         if not (stds > 0).all():
@@ -58,15 +61,18 @@ class Mixture:
         if weights.shape != (num,):
             raise ValueError(f"weights must have shape ({num},), got {weights.shape}")
         if (weights < 0).any() or abs(weights.sum() - 1.0) > 1e-8:
-            raise ValueError(f"weights must be non-negative and sum to 1, got {weights} (sum {weights.sum()})")
+            raise ValueError(f"weights must be non-negative and sum to 1, got {weights} "
+                             f"(sum {weights.sum()})")
         self.means, self.stds, self.weights = means, np.array(stds), weights
 
     @classmethod
     def ring(cls, num_modes: int = 8, *, radius: float = 2.0, std: float = 0.02) -> "Mixture":
-        r"""The ring of Gaussians: ``num_modes`` equal-weight components on a circle in :math:`\R^2`.
+        r"""The ring of Gaussians: ``num_modes`` equal-weight components on a circle in
+        :math:`\R^2`.
 
-        :math:`\mu_j = r(\cos 2\pi j/M, \sin 2\pi j/M)` for :math:`j = 0, \dots, M - 1`, :math:`\sigma_j = \sigma`: the
-        target used to show mode collapse (Metz et al. 2017, *Unrolled GANs*, Sec. 3.1).
+        :math:`\mu_j = r(\cos 2\pi j/M, \sin 2\pi j/M)` for :math:`j = 0, \dots, M - 1`,
+        :math:`\sigma_j = \sigma`: the target used to show mode collapse (Metz et al. 2017,
+        *Unrolled GANs*, Sec. 3.1).
 
         Args:
             num_modes: M >= 1.
@@ -119,17 +125,22 @@ class Mixture:
         return np.exp(self.logpdf(x))
 
     def responsibilities(self, x) -> np.ndarray:
-        r"""Posterior component probabilities :math:`p(j \mid \x)`, shape ``(n, M)``, rows summing to 1."""
+        r"""Posterior component probabilities :math:`p(j \mid \x)`, shape ``(n, M)``, rows
+        summing to 1."""
         return softmax(self._component_log_densities(self._points(x)), axis=1)
 
     def score(self, x) -> np.ndarray:
-        r"""The score :math:`\nabla_\x \log p(\x) = \sum_j p(j \mid \x)\, (\mu_j - \x)/\sigma_j^2`, shape ``(n, d)``."""
+        r"""The score :math:`\nabla_\x \log p(\x) = \sum_j p(j \mid \x)\, (\mu_j - \x)/\sigma_j^2`,
+        shape ``(n, d)``."""
         x = self._points(x)
         r = self.responsibilities(x)
-        return (r[:, :, None] * (self.means[None] - x[:, None, :]) / self.stds[None, :, None] ** 2).sum(1)
+        # (n, M, d): p(j | x) (mu_j - x) / sigma_j^2, summed over the components j
+        pulls = (self.means[None] - x[:, None, :]) / self.stds[None, :, None] ** 2
+        return (r[:, :, None] * pulls).sum(1)
 
     def sample(self, n: int, rng=None, *, return_components: bool = False):
-        r"""Draw ``n`` points: a component :math:`j \sim w`, then :math:`\x \sim \N(\mu_j, \sigma_j^2 \I)`.
+        r"""Draw ``n`` points: a component :math:`j \sim w`, then
+        :math:`\x \sim \N(\mu_j, \sigma_j^2 \I)`.
 
         Args:
             n: number of points, >= 0.
@@ -146,4 +157,32 @@ class Mixture:
         return (x, comp) if return_components else x
 
     def __repr__(self) -> str:
-        return f"Mixture(M={self.num_components}, d={self.dim}, stds={np.unique(self.stds).tolist()})"
+        stds = np.unique(self.stds).tolist()
+        return f"Mixture(M={self.num_components}, d={self.dim}, stds={stds})"
+
+
+def standard_normal_grid(n: int):
+    r"""A square grid of 2D latent points with equal prior mass per cell, for a decoded manifold.
+
+    The coordinates are the quantiles :math:`\Phi^{-1}(u_j)`, :math:`u_j = (j + \tfrac12)/n`,
+    of the standard normal prior; row-major, :math:`h_2` falling from the top row to
+    the bottom and :math:`h_1` growing to the right, so that decoding the points and
+    passing them to :func:`genmod.plotting.generic.image_grid` with ``nrow=n`` draws the manifold
+    the right way up (``book/vae/vae_mnist_torch``).
+
+    Args:
+        n: points per axis, >= 1.
+
+    Returns:
+        ``(points, quantiles)``: float32 arrays of shapes ``(n * n, 2)`` and ``(n,)``.
+
+    Raises:
+        ValueError: if ``n < 1``.
+    """
+    from scipy.stats import norm  # noqa: PLC0415  (scipy.stats is slow to import)
+
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    quantiles = norm.ppf((np.arange(n) + 0.5) / n).astype(np.float32)
+    h1, h2 = np.meshgrid(quantiles, quantiles[::-1])
+    return np.stack([h1.ravel(), h2.ravel()], axis=1), quantiles

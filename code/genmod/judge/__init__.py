@@ -14,7 +14,7 @@ r"""The MNIST sample judge: a small CNN classifier that scores generated digits.
   conditional scores.
 
 The judge is written in PyTorch. Importing torchvision or torch after TensorFlow
-crashes some builds (DESIGN.md, known traps), so when TensorFlow is already
+crashes some builds (``CONTRIBUTING.md``, "Known traps"), so when TensorFlow is already
 imported :func:`judge_samples` runs the judge in a fresh Python process.
 """
 
@@ -29,26 +29,29 @@ from pathlib import Path
 
 import numpy as np
 
-from genmod.checkpoints import config_key, load_or_train
-from genmod.config import data_dir
+from genmod.checkpoints import config_key, find_checkpoint, save_checkpoint
+from genmod.config import data_dir, get_scale
 from genmod.data import last_source, load_mnist
-from genmod.judge.classifier import (JUDGE_EPOCHS, JUDGE_SEED, Judge, build_model, requested_class_scores,
-                                     train_classifier)
+from genmod.judge.classifier import (JUDGE_EPOCHS, JUDGE_SEED, Judge, build_model,
+                                     requested_class_scores, train_classifier)
 
-__all__ = ["Judge", "get_judge", "judge_samples", "judge_conditional_samples", "real_reference", "cache_folder"]
+__all__ = ["Judge", "get_judge", "judge_samples", "judge_conditional_samples", "real_reference",
+           "cache_folder"]
 
 _JUDGE: Judge | None = None
 _JUDGE_KEY: str | None = None
 
 
 def cache_folder() -> Path:
-    r"""Where the trained judge is kept: ``<GENMOD_DATA>/judge`` (:func:`genmod.config.data_dir`)."""
+    r"""Where the trained judge is kept: ``<GENMOD_DATA>/judge``
+    (:func:`genmod.config.data_dir`)."""
     return data_dir() / "judge"
 
 
 def _judge_config(x_train: np.ndarray) -> dict:
     """What the judge's weights depend on: the training digits and the training settings."""
-    digest = hashlib.sha1(np.ascontiguousarray(x_train[:: max(1, len(x_train) // 500)]).tobytes()).hexdigest()
+    every = max(1, len(x_train) // 500)  # about 500 digits identify the training set
+    digest = hashlib.sha1(np.ascontiguousarray(x_train[::every]).tobytes()).hexdigest()
     return {"data_digest": digest[:16], "num_train": int(len(x_train)), "epochs": JUDGE_EPOCHS,
             "seed": JUDGE_SEED, "version": 2}
 
@@ -74,26 +77,16 @@ def get_judge(*, verbose: bool = True) -> Judge:
     if _JUDGE is not None and _JUDGE_KEY == key:
         return _JUDGE
 
-    def train():
-        if verbose:
-            print(f"judge: training a CNN classifier on {len(x_train):,} digits (kept in {cache_folder()})")
-        with torch.random.fork_rng():
-            model, acc = train_classifier(x_train, y_train, x_test, y_test, verbose=verbose)
-        return (model, acc), {"judge_test_accuracy": acc}
-
-    def write(model_acc, path):
-        model, acc = model_acc
-        torch.save({"model": model.state_dict(), "test_accuracy": acc}, path)
-
-    def read(path):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    found = find_checkpoint("judge", config, folder=cache_folder())
+    if found is not None:
+        state = torch.load(found.path, map_location="cpu", weights_only=True)
         model = build_model()
         model.load_state_dict(state["model"])
-        return model, float(state["test_accuracy"])
-
-    (model, acc), _ = load_or_train("judge", config, train=train, write=write, read=read,
-                                    builder="genmod.judge.classifier.build_model", device="cpu",
-                                    folder=cache_folder(), save=True, max_bytes=None, verbose=verbose)
+        acc = float(state["test_accuracy"])
+        if verbose:
+            print(f"loaded {found.describe()}")
+    else:
+        model, acc = _train_and_keep(config, (x_train, y_train), (x_test, y_test), verbose=verbose)
     if verbose:
         print(f"judge data: {last_source().describe()}")
     judge = Judge(model, acc, x_test / 255.0)
@@ -101,6 +94,41 @@ def get_judge(*, verbose: bool = True) -> Judge:
         print(f"judge: test accuracy {acc:.4f} on {len(x_test):,} test digits")
     _JUDGE, _JUDGE_KEY = judge, key
     return judge
+
+
+def _train_and_keep(config: dict, train_split, test_split, *, verbose: bool):
+    """Train the judge and keep it in :func:`cache_folder`, with its provenance.
+
+    Not a notebook's checkpoint: the judge is the same at every scale, so its provenance names
+    the command that trains it (any first call of :func:`get_judge`) and says so in a note.
+    """
+    import time
+
+    import torch
+
+    from genmod.torchutils import describe_device
+
+    if verbose:
+        print(f"judge: training a CNN classifier on {len(train_split[0]):,} digits "
+              f"(kept in {cache_folder()})")
+    start = time.perf_counter()
+    with torch.random.fork_rng():
+        model, acc = train_classifier(*train_split, *test_split, verbose=verbose)
+    provenance = {
+        "command": "python -c 'import genmod.judge; genmod.judge.get_judge()'",
+        "scale": get_scale(),
+        "device": describe_device("cpu"),
+        "train_time_s": time.perf_counter() - start,
+        "metrics": {"judge_test_accuracy": acc},
+        "builder": "genmod.judge.classifier.build_model",
+        "note": "the MNIST judge: the same at every scale (scale: the one it was first asked at)",
+    }
+    state = {"model": model.state_dict(), "test_accuracy": acc}
+    saved = save_checkpoint("judge", config, lambda path: torch.save(state, path),
+                            provenance=provenance, folder=cache_folder(), max_bytes=None)
+    if verbose:
+        print(f"saved {saved.describe()}")
+    return model, acc
 
 
 def real_reference(num_samples: int = 1000, *, verbose: bool = False) -> dict:
@@ -120,11 +148,13 @@ def real_reference(num_samples: int = 1000, *, verbose: bool = False) -> dict:
 
 
 def _judge_in_subprocess(arrays: dict, *, with_reference: bool, verbose: bool) -> dict:
-    """Run ``python -m genmod.judge`` on ``arrays`` (saved to an .npz) in a fresh process; return its JSON result."""
+    """Run ``python -m genmod.judge`` on ``arrays`` (saved to an .npz) in a fresh process;
+    return its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "samples.npz"
         np.savez(src, **arrays)
-        cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(Path(tmp) / "out.json")]
+        out = Path(tmp) / "out.json"
+        cmd = [sys.executable, "-m", "genmod.judge", str(src), "--json", str(out)]
         if not with_reference:
             cmd.append("--no-reference")
         run = subprocess.run(cmd, capture_output=True, text=True)
@@ -132,15 +162,15 @@ def _judge_in_subprocess(arrays: dict, *, with_reference: bool, verbose: bool) -
             raise RuntimeError(f"the judge's subprocess failed:\n{run.stderr[-3000:]}")
         if verbose:
             print(run.stdout.strip())
-        return json.loads((Path(tmp) / "out.json").read_text())
+        return json.loads(out.read_text())
 
 
 def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) -> dict:
     r"""Score generated MNIST digits with the judge; safe to call from any notebook.
 
     In a process that has imported TensorFlow the judge runs in a subprocess
-    (importing PyTorch there could crash, DESIGN.md), so TensorFlow notebooks call
-    this function like PyTorch ones.
+    (importing PyTorch there could crash, ``CONTRIBUTING.md``, "Known traps"), so TensorFlow
+    notebooks call this function like PyTorch ones.
 
     Args:
         images: generated digits, shape ``(N, 28, 28)``, ``(N, 784)``,
@@ -150,7 +180,8 @@ def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) 
             as many real training digits (at most 2,000): the value to compare with.
 
     Returns:
-        The dict of :meth:`genmod.judge.classifier.Judge.score`, plus ``real_frechet_distance`` if asked.
+        The dict of :meth:`genmod.judge.classifier.Judge.score`, plus
+        ``real_frechet_distance`` if asked.
 
     Raises:
         ValueError: on a wrong shape or values outside [0, 1].
@@ -173,8 +204,10 @@ def judge_samples(images, *, verbose: bool = True, with_reference: bool = True) 
     return result
 
 
-def judge_conditional_samples(images, requested, *, verbose: bool = True, with_reference: bool = True) -> dict:
-    r"""Score a conditional generator's digits, each drawn for a requested class; safe in any notebook.
+def judge_conditional_samples(images, requested, *, verbose: bool = True,
+                              with_reference: bool = True) -> dict:
+    r"""Score a conditional generator's digits, each drawn for a requested class; safe in any
+    notebook.
 
     The scores of :func:`judge_samples` (Fréchet distance, class histogram, mean
     confidence), plus how often the judge assigns each digit to the class it was
@@ -204,8 +237,10 @@ def judge_conditional_samples(images, requested, *, verbose: bool = True, with_r
     x = np.asarray(images, dtype=np.float32)
     requested = np.asarray(requested)
     if requested.shape != (len(x),):
-        raise ValueError(f"expected one requested class per digit, shape ({len(x)},), got shape {requested.shape}")
-    requested_class_scores(np.full((len(x), 10), 0.1), requested)  # checks the classes before any work
+        raise ValueError(f"expected one requested class per digit, shape ({len(x)},), "
+                         f"got shape {requested.shape}")
+    # checks the classes before any work
+    requested_class_scores(np.full((len(x), 10), 0.1), requested)
     if "tensorflow" in sys.modules:
         return _judge_in_subprocess({"images": x, "requested": requested.astype(np.int64)},
                                     with_reference=with_reference, verbose=verbose)
@@ -223,6 +258,8 @@ def judge_conditional_samples(images, requested, *, verbose: bool = True, with_r
             f"{result['classes_with_2pct']}/10 classes with >= 2% of samples, "
             f"mean confidence {result['mean_confidence']:.3f}"
         )
-        per_class = " ".join(f"{c}:{a:.2f}" for c, a in enumerate(result["requested_class_accuracy"]))
-        print(f"judge: requested class found in {result['requested_accuracy']:.1%} of digits; per class {per_class}")
+        per_class = " ".join(f"{c}:{a:.2f}"
+                             for c, a in enumerate(result["requested_class_accuracy"]))
+        print(f"judge: requested class found in {result['requested_accuracy']:.1%} of digits; "
+              f"per class {per_class}")
     return result

@@ -20,11 +20,14 @@ from genmod.judge import judge_conditional_samples, judge_samples
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m genmod.judge", description="Score generated MNIST digits with the judge.")
-    parser.add_argument("samples", help=".npz with key 'images', shape (N, 28, 28), values in [0, 1], "
-                        "and optionally 'requested', shape (N,), the classes 0..9 asked for")
+    parser = argparse.ArgumentParser(prog="python -m genmod.judge",
+                                     description="Score generated MNIST digits with the judge.")
+    parser.add_argument("samples", help=".npz with key 'images', shape (N, 28, 28), values in "
+                        "[0, 1], and optionally 'requested', shape (N,), the classes 0..9 "
+                        "asked for")
     parser.add_argument("--json", help="write the result to this file")
-    parser.add_argument("--no-reference", action="store_true", help="skip the real-digit reference distance")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the real-digit reference distance")
     args = parser.parse_args(argv)
     with np.load(args.samples) as f:
         if "images" not in f.files:

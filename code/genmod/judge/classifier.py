@@ -20,9 +20,14 @@ when TensorFlow is loaded.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from genmod.metrics import frechet_distance_features
+
+if TYPE_CHECKING:  # for the annotations only: importing this module imports no PyTorch
+    import torch
 
 #: Dimension of the penultimate-layer features used for the Fréchet distance.
 FEATURE_DIM = 128
@@ -56,7 +61,8 @@ def to_input(images) -> "torch.Tensor":
     elif x.ndim == 2 and x.shape[1] == 784:
         x = x.reshape(-1, 28, 28)
     if x.ndim != 3 or x.shape[1:] != (28, 28):
-        raise ValueError(f"expected digits of shape (N, 28, 28) with values in [0, 1], got {np.shape(images)}")
+        raise ValueError("expected digits of shape (N, 28, 28) with values in [0, 1], "
+                         f"got {np.shape(images)}")
     return torch.from_numpy(x).unsqueeze(1)
 
 
@@ -130,7 +136,8 @@ class Judge:
         }
 
     def score_conditional(self, images, requested) -> dict:
-        r"""Score a conditional generator's digits: :meth:`score` plus :func:`requested_class_scores`.
+        r"""Score a conditional generator's digits: :meth:`score` plus
+        :func:`requested_class_scores`.
 
         Args:
             images: shape ``(N, 28, 28)`` (or the layouts of :meth:`score`), values in [0, 1].
@@ -185,22 +192,27 @@ def requested_class_scores(probs, requested) -> dict:
     """
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2 or probs.shape[1] != 10 or len(probs) == 0 or not np.isfinite(probs).all():
-        raise ValueError(f"expected finite class probabilities of shape (N, 10), N >= 1, got shape {probs.shape}")
+        raise ValueError("expected finite class probabilities of shape (N, 10), N >= 1, "
+                         f"got shape {probs.shape}")
     requested = np.asarray(requested)
     if requested.shape != (len(probs),):
-        raise ValueError(f"expected {len(probs)} requested classes, shape ({len(probs)},), got shape {requested.shape}")
+        raise ValueError(f"expected {len(probs)} requested classes, shape ({len(probs)},), "
+                         f"got shape {requested.shape}")
     if requested.dtype.kind not in "iu":
         if requested.dtype.kind != "f" or not np.all(requested == np.round(requested)):
-            raise ValueError(f"requested classes must be integers 0..9, got dtype {requested.dtype}")
+            raise ValueError("requested classes must be integers 0..9, "
+                             f"got dtype {requested.dtype}")
     requested = requested.astype(np.int64)
     if requested.min() < 0 or requested.max() > 9:
-        raise ValueError(f"requested classes must be integers 0..9, got values in [{requested.min()}, {requested.max()}]")
+        raise ValueError("requested classes must be integers 0..9, got values in "
+                         f"[{requested.min()}, {requested.max()}]")
     judged = probs.argmax(axis=1)
-    counts = np.bincount(requested, minlength=10)                           # digits requested per class
+    counts = np.bincount(requested, minlength=10)       # digits requested per class
     joint = np.zeros((10, 10))
-    np.add.at(joint, (requested, judged), 1.0)                              # #{i: y_i = c, yhat_i = c'}
+    np.add.at(joint, (requested, judged), 1.0)          # #{i: y_i = c, yhat_i = c'}
     with np.errstate(invalid="ignore", divide="ignore"):
-        confusion = joint / counts[:, None]                                 # M_{cc'}, nan rows where never requested
+        # M_{cc'}, nan rows where never requested
+        confusion = joint / counts[:, None]
     return {
         "requested_accuracy": float((judged == requested).mean()),
         "requested_class_accuracy": np.diag(confusion).round(4).tolist(),  # acc_c = M_cc
@@ -210,7 +222,8 @@ def requested_class_scores(probs, requested) -> dict:
 
 
 def train_classifier(x_train, y_train, x_test, y_test, *, verbose: bool):
-    r"""Train the classifier (:data:`JUDGE_EPOCHS` epochs of Adam, seed :data:`JUDGE_SEED`); return ``(model, test accuracy)``."""
+    r"""Train the classifier (:data:`JUDGE_EPOCHS` epochs of Adam, seed :data:`JUDGE_SEED`);
+    return ``(model, test accuracy)``."""
     import torch
     import torch.nn.functional as F
 
@@ -233,7 +246,8 @@ def train_classifier(x_train, y_train, x_test, y_test, *, verbose: bool):
             print(f"  judge epoch {epoch + 1}/{JUDGE_EPOCHS}: last batch loss {loss.item():.3f}")
     model.eval()
     with torch.no_grad():
-        pred = torch.cat([model(to_input(x_test[i : i + 1000] / 255.0)).argmax(1) for i in range(0, len(x_test), 1000)])
+        pred = torch.cat([model(to_input(x_test[i : i + 1000] / 255.0)).argmax(1)
+                          for i in range(0, len(x_test), 1000)])
     acc = float((pred.numpy() == y_test).mean())
     return model, acc
 

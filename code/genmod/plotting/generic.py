@@ -1,4 +1,4 @@
-r"""Plots for any data: image grids, curves, densities, point clouds, GAN curves, latent grids.
+r"""Plots for any data: image grids, curves, densities, point clouds, GAN curves.
 
 Each takes ``ax=None`` (a new figure) and returns the axes; none changes
 matplotlib's global settings.
@@ -17,7 +17,8 @@ def _axes(ax, figsize=None):
     return ax
 
 
-def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = None, value_range=(0.0, 1.0), cmap="gray_r"):
+def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = None,
+               value_range=(0.0, 1.0), cmap="gray_r"):
     r"""Show a batch of greyscale images as one grid.
 
     Args:
@@ -27,7 +28,8 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
         nrow: images per row, a positive integer (default ``ceil(sqrt(N))``).
         ax: matplotlib axes to draw on; a new figure when ``None``.
         title: axes title.
-        value_range: ``(lo, hi)``, lo < hi, the range of pixel values, e.g. ``(-1, 1)`` for tanh outputs.
+        value_range: ``(lo, hi)``, lo < hi, the range of pixel values, e.g. ``(-1, 1)`` for
+            tanh outputs.
         cmap: colour map (default: dark digits on white).
 
     Returns:
@@ -46,8 +48,9 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
     elif x.ndim == 2:
         if x.shape[0] == x.shape[1]:
             raise ValueError(
-                f"a {x.shape} array could be one {x.shape[0]}x{x.shape[1]} image or {x.shape[0]} flat images: "
-                "pass one image as images[None], shape (1, H, W), and flat images reshaped to (N, H, W)"
+                f"a {x.shape} array could be one {x.shape[0]}x{x.shape[1]} image or "
+                f"{x.shape[0]} flat images: pass one image as images[None], shape (1, H, W), "
+                "and flat images reshaped to (N, H, W)"
             )
         side = int(round(np.sqrt(x.shape[1])))
         if side * side != x.shape[1]:
@@ -75,7 +78,8 @@ def image_grid(images, *, nrow: int | None = None, ax=None, title: str | None = 
     return ax
 
 
-def training_curves(history: dict, *, ax=None, xlabel: str = "epoch", ylabel: str = "loss", title: str | None = None, logy: bool = False):
+def training_curves(history: dict, *, ax=None, xlabel: str = "epoch", ylabel: str = "loss",
+                    title: str | None = None, logy: bool = False):
     r"""Plot one curve per entry of ``history`` (name -> sequence of values).
 
     Args:
@@ -103,7 +107,8 @@ def training_curves(history: dict, *, ax=None, xlabel: str = "epoch", ylabel: st
     return ax
 
 
-def density_1d(x, densities: dict, *, samples: dict | None = None, bins: int = 60, ax=None, xlabel: str = "$x$", ylabel: str = "density", title: str | None = None):
+def density_1d(x, densities: dict, *, samples: dict | None = None, bins: int = 60, ax=None,
+               xlabel: str = "$x$", ylabel: str = "density", title: str | None = None):
     r"""Plot 1D densities on a grid, with optional sample histograms.
 
     Args:
@@ -129,7 +134,8 @@ def density_1d(x, densities: dict, *, samples: dict | None = None, bins: int = 6
     return ax
 
 
-def samples_2d(samples: dict, *, centers=None, ax=None, title: str | None = None, lim: float | None = None, s: float = 3.0):
+def samples_2d(samples: dict, *, centers=None, ax=None, title: str | None = None,
+               lim: float | None = None, s: float = 3.0):
     r"""Scatter-plot 2D point clouds, with optional mode centres.
 
     Args:
@@ -163,7 +169,8 @@ def samples_2d(samples: dict, *, centers=None, ax=None, title: str | None = None
 
 
 def gan_curves(gen_loss, disc_loss, d_real, d_fake, *, axes=None):
-    r"""The two panels of a GAN's training curves: (a) both losses, (b) mean D on real and generated data.
+    r"""The two panels of a GAN's training curves: (a) both losses, (b) mean D on real and
+    generated data.
 
     Dotted lines mark the values at the global optimum :math:`p_g = p_r`,
     :math:`D^* = \tfrac12`: :math:`L_G = \log 2` (non-saturating loss),
@@ -187,33 +194,9 @@ def gan_curves(gen_loss, disc_loss, d_real, d_fake, *, axes=None):
     axes[0].axhline(np.log(2), color="C0", ls=":", lw=1)
     axes[0].axhline(np.log(4), color="C1", ls=":", lw=1)
     training_curves({r"real: $D(\mathbf{x})$": d_real, r"generated: $D(G(\mathbf{h}))$": d_fake},
-                    ax=axes[1], ylabel="mean discriminator output", title="(b) discriminator outputs")
+                    ax=axes[1], ylabel="mean discriminator output",
+                    title="(b) discriminator outputs")
     axes[1].axhline(0.5, color="k", ls=":", lw=1)
     axes[1].set_ylim(0, 1)
     return axes
 
-
-def standard_normal_grid(n: int):
-    r"""A square grid of 2D latent points with equal prior mass per cell, for drawing a decoded manifold.
-
-    The coordinates are the quantiles :math:`\Phi^{-1}(u_j)`, :math:`u_j = (j + \tfrac12)/n`,
-    of the standard normal prior; row-major, :math:`h_2` falling from the top row to
-    the bottom and :math:`h_1` growing to the right, so that decoding the points and
-    passing them to :func:`image_grid` with ``nrow=n`` draws the manifold the right way up.
-
-    Args:
-        n: points per axis, >= 1.
-
-    Returns:
-        ``(points, quantiles)``: float32 arrays of shapes ``(n * n, 2)`` and ``(n,)``.
-
-    Raises:
-        ValueError: if ``n < 1``.
-    """
-    from scipy.stats import norm
-
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    quantiles = norm.ppf((np.arange(n) + 0.5) / n).astype(np.float32)
-    h1, h2 = np.meshgrid(quantiles, quantiles[::-1])
-    return np.stack([h1.ravel(), h2.ravel()], axis=1), quantiles

@@ -11,7 +11,8 @@ import numpy as np
 from genmod.plotting.generic import _axes, image_grid
 
 
-def class_histogram(fractions, *, reference=None, threshold: float = 0.02, ax=None, title: str | None = None):
+def class_histogram(fractions, *, reference=None, threshold: float = 0.02, ax=None,
+                    title: str | None = None):
     r"""Bar chart of the judge's class histogram, optionally beside the true class frequencies.
 
     Args:
@@ -38,7 +39,8 @@ def class_histogram(fractions, *, reference=None, threshold: float = 0.02, ax=No
     ax.bar(classes - offset, fractions, width=width, label="generated (judge's class)")
     if reference is not None:
         labels = np.asarray(reference).ravel().astype(int)
-        ax.bar(classes + offset, np.bincount(labels, minlength=10)[:10] / len(labels), width=width, label="real digits (true class)")
+        shares = np.bincount(labels, minlength=10)[:10] / len(labels)
+        ax.bar(classes + offset, shares, width=width, label="real digits (true class)")
     ax.axhline(threshold, color="k", ls=":", lw=1, label=f"{threshold:.0%} threshold")
     ax.set_xticks(classes)
     ax.set_xlabel("digit class")
@@ -53,7 +55,8 @@ def samples_and_classes(samples, fractions, *, reference=None, num_shown: int = 
     r"""One figure: (a) the first generated digits, (b) the judge's class histogram.
 
     Args:
-        samples: generated digits, any layout :func:`genmod.plotting.generic.image_grid` reads, values in [0, 1].
+        samples: generated digits, any layout :func:`genmod.plotting.generic.image_grid`
+            reads, values in [0, 1].
         fractions: the judge's 10 class fractions (``judge_samples(...)["class_histogram"]``).
         reference: optional true labels of real digits, drawn beside (:func:`class_histogram`).
         num_shown: how many digits panel (a) shows, 10 per row.
@@ -64,12 +67,14 @@ def samples_and_classes(samples, fractions, *, reference=None, num_shown: int = 
     import matplotlib.pyplot as plt
 
     _, axes = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 1.2]})
-    image_grid(np.asarray(samples)[:num_shown], nrow=10, ax=axes[0], title=f"(a) {num_shown} generated digits")
+    image_grid(np.asarray(samples)[:num_shown], nrow=10, ax=axes[0],
+               title=f"(a) {num_shown} generated digits")
     class_histogram(fractions, reference=reference, ax=axes[1], title="(b) class histogram")
     return axes
 
 
-def latent_scatter(h, labels, *, ax=None, title: str | None = None, xlabel: str = "$h_1$", ylabel: str = "$h_2$"):
+def latent_scatter(h, labels, *, ax=None, title: str | None = None, xlabel: str = "$h_1$",
+                   ylabel: str = "$h_2$"):
     r"""Scatter two latent coordinates of data points, coloured by class, with a colour bar.
 
     Args:
@@ -87,7 +92,8 @@ def latent_scatter(h, labels, *, ax=None, title: str | None = None, xlabel: str 
     h = np.asarray(h)
     labels = np.asarray(labels).ravel()
     if h.ndim != 2 or h.shape[1] != 2 or len(labels) != len(h):
-        raise ValueError(f"expected h of shape (N, 2) and N labels, got {h.shape} and {labels.shape}")
+        raise ValueError(f"expected h of shape (N, 2) and N labels, got {h.shape} and "
+                         f"{labels.shape}")
     ax = _axes(ax, figsize=(6, 5))
     points = ax.scatter(h[:, 0], h[:, 1], c=labels, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
     ax.figure.colorbar(points, ax=ax, ticks=range(10), label="digit class")

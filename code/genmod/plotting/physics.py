@@ -10,7 +10,8 @@ import numpy as np
 
 
 def thermodynamics_vs_exact(comparisons: dict, *, J: float = 1.0, axes=None, num_exact: int = 300):
-    r"""Energy per spin, :math:`\langle|m|\rangle` and specific heat against :math:`T`, beside Kaufman's exact curves.
+    r"""Energy per spin, :math:`\langle|m|\rangle` and specific heat against :math:`T`, beside
+    Kaufman's exact curves.
 
     Args:
         comparisons: label -> :class:`genmod.ising.ExactComparison` (from
@@ -21,7 +22,8 @@ def thermodynamics_vs_exact(comparisons: dict, *, J: float = 1.0, axes=None, num
         num_exact: points of the exact curves.
 
     Returns:
-        The three axes, showing :math:`\langle E\rangle/N` (units of :math:`J`), :math:`\langle|m|\rangle`
+        The three axes, showing :math:`\langle E\rangle/N` (units of :math:`J`),
+    :math:`\langle|m|\rangle`
         and :math:`C` (:math:`k_B` per spin). The vertical line marks Onsager's :math:`T_c`; the
         exact curves are those of the finite torus (eq. ``physics-energy-from-z``).
 
@@ -36,7 +38,9 @@ def thermodynamics_vs_exact(comparisons: dict, *, J: float = 1.0, axes=None, num
         raise ValueError("comparisons is empty: pass label -> genmod.ising.ExactComparison")
     shapes = {c.exact.shape for c in comparisons.values()}
     if len(shapes) != 1:
-        raise ValueError(f"the comparisons mix lattice sizes {sorted(shapes)}: draw one size per figure")
+        raise ValueError(
+            f"the comparisons mix lattice sizes {sorted(shapes)}: draw one size per figure"
+        )
     L = next(iter(shapes))[0]
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(14, 3.8))
