@@ -419,7 +419,7 @@ plt.show()
 #
 # Both samplers run the whole loop over time steps inside one `tf.function`, so TensorFlow
 # traces the network once and runs the loop as a graph; they are ports of
-# `genmod.diffusion.ancestral_sample` and `ddim_sample`, whose code {doc}`ddpm_mnist_torch`
+# `genmod.diffusion.ancestral_sample` and `ddim_sample`, whose code {doc}`diffusion_2d_torch`
 # shows, and a test runs both on the same inputs. The ancestral sampler
 # {eq}`diffusion-ancestral` draws $\x_{t-1} = \mu_\theta(\x_t, t) + \sigma_t \mathbf z$ with
 # $\mu_\theta$ of {eq}`diffusion-eps-mean` and $\sigma_t^2 = \tilde\sigma_t^2$ of
@@ -845,7 +845,7 @@ print(f"saved to {folder}")
 #   copy of the network that samples, as in the Keras DDIM example.
 # - The samplers are loops over time steps inside a `tf.function`: $N = 1000$ network
 #   evaluations per ancestral sample, `config.ddim_steps` per DDIM sample; they port
-#   `genmod.diffusion`'s, which {doc}`ddpm_mnist_torch` shows.
+#   `genmod.diffusion`'s, which {doc}`diffusion_2d_torch` shows.
 # - The ELBO {eq}`diffusion-elbo-denoising` in bits per dimension is computed with the
 #   formulas of `genmod.diffusion`, re-written in TensorFlow and tested against them
 #   ({glue:text}`bpd:.2f` $\pm$ {glue:text}`bpd_se:.2f` bits per dimension here).

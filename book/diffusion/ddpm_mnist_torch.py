@@ -33,8 +33,7 @@
 # - train a noise-prediction U-Net with {eq}`diffusion-simple-loss` and an exponential
 #   moving average of its weights;
 # - sample with the ancestral sampler {eq}`diffusion-ancestral` ($N$ network evaluations)
-#   and with DDIM {eq}`diffusion-ddim` (50), read the code of both, and weigh cost
-#   against quality;
+#   and with DDIM {eq}`diffusion-ddim` (50), and weigh cost against quality;
 # - estimate the ELBO {eq}`diffusion-elbo-denoising` on test digits in bits per dimension
 #   {eq}`diffusion-bpd`, with the number of time steps used and a standard error;
 # - say which results come from the live model and which from the checkpoint, and why.
@@ -67,8 +66,7 @@ import genmod
 from genmod import pick
 from genmod.diffusion import (ancestral_sample, bits_per_dim, cosine_schedule,
                               ddim_sample, denoising_matching_kl, elbo_terms,
-                              heldout_simple_loss, linear_schedule, q_sample,
-                              reverse_mean)
+                              heldout_simple_loss, linear_schedule, q_sample)
 from genmod.judge import judge_samples
 from genmod.plotting import image_grid, samples_and_classes, training_curves
 from genmod.torchutils import (get_device, images_to_tensor, load_or_train,
@@ -424,25 +422,9 @@ if ckpt_history is not None:
 # ## The reverse chain
 #
 # Ancestral sampling {eq}`diffusion-ancestral` runs the learned reverse chain through all
-# $N$ steps. Each step computes the mean $\mu_\theta(\x_t, t)$ of
-# $p_\theta(\x_{t-1} \mid \x_t)$ from the predicted noise, {eq}`diffusion-eps-mean`:
-
-# %%
-genmod.show_source(reverse_mean)
-
-# %% [markdown]
-# and adds fresh noise of variance $\sigma_t^2$: here $\sigma_t^2 = \tilde\sigma_t^2$, the
-# variance of the posterior {eq}`diffusion-posterior` (and $\sigma_1^2 = 1 - \alpha_1$, where
-# $\tilde\sigma_1^2 = 0$), with no noise at the last step (Ho et al., Algorithm 2). This
-# is `genmod.diffusion.ancestral_sample`, the sampler every PyTorch notebook of this
-# part uses ({eq}`diffusion-ancestral-split` reads each of its steps as a transport along
-# the probability flow followed by a Langevin step at the right temperature):
-
-# %%
-genmod.show_source(ancestral_sample)
-
-# %% [markdown]
-# We run it from standard normal noise and keep a few intermediate states.
+# $N$ steps, with $\sigma_t^2 = \tilde\sigma_t^2$: `genmod.diffusion.ancestral_sample`, whose
+# code {doc}`diffusion_2d_torch` shows beside its equations. We run it from standard normal
+# noise and keep a few intermediate states.
 
 # %%
 keep = (1000, 800, 600, 400, 300, 200, 100, 50, 0)
@@ -474,13 +456,8 @@ print(f"ancestral sampling: {config.num_ancestral} samples x {N} network "
 # DDIM {eq}`diffusion-ddim` with $\eta_{\mathrm{DDIM}} = 0$ skips steps: from $t$ to an earlier
 # sampling time $t'$ it predicts the clean digit $\hat\x_0$ and moves to
 # $\sqrt{\abar_{t'}}\,\hat\x_0 + \sqrt{1 - \abar_{t'}}\,\epsilon_\theta$, on `config.ddim_steps`
-# sampling times evenly spaced from $N$ to 1 (`genmod.diffusion.sampling_times`).
-# With $\eta_{\mathrm{DDIM}} > 0$ it adds noise of standard deviation $\sigma_{t \to t'}$:
-
-# %%
-genmod.show_source(ddim_sample)
-
-# %% [markdown]
+# sampling times evenly spaced from $N$ to 1 (`genmod.diffusion.ddim_sample`, whose code
+# {doc}`diffusion_2d_torch` shows).
 # We draw `config.num_samples` digits with it and clip them to the data range $[-1, 1]$,
 # as Ho et al. do, before the judge sees them.
 
@@ -604,7 +581,8 @@ print(f"saved to {folder}")
 #   {glue:text}`frechet_distance:.0f` in this run.
 # - Ancestral sampling {eq}`diffusion-ancestral` costs $N = 1000$ network evaluations per
 #   sample; DDIM {eq}`diffusion-ddim` with 50 costs a twentieth of that, and with this
-#   briefly trained model gives noisier samples. Both are `genmod.diffusion`'s, shown above.
+#   briefly trained model gives noisier samples. Both are `genmod.diffusion`'s, shown in
+#   {doc}`diffusion_2d_torch`.
 # - The test ELBO {eq}`diffusion-bpd` is a bound on the likelihood with a standard error
 #   ({glue:text}`bpd:.2f` $\pm$ {glue:text}`bpd_se:.2f` bits per dimension here); it is
 #   dominated by the small-$t$ terms and does not measure sample quality, which the

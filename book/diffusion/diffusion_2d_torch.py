@@ -32,9 +32,10 @@
 # - compare the learned noise prediction with the exact one, Tweedie's
 #   $-\sqrt{1-\abar_t}\,\nabla\log q(\x_t)$ {eq}`diffusion-tweedie-score`, at every $t$, and
 #   split the training loss into its irreducible part and the network's error;
-# - sample with the ancestral sampler {eq}`diffusion-ancestral` and with DDIM
-#   {eq}`diffusion-ddim` in fewer steps, and tell the sampler's error from the network's
-#   by running the same samplers on the exact score;
+# - read the code of the ancestral sampler {eq}`diffusion-ancestral` and of DDIM
+#   {eq}`diffusion-ddim` beside their equations, sample with both (DDIM in fewer steps),
+#   and tell the sampler's error from the network's by running the same samplers on the
+#   exact score;
 # - judge samples of a known distribution by the MMD beside its real-versus-real
 #   floor and by the modes they cover.
 # ```
@@ -65,7 +66,8 @@ from genmod import pick
 from genmod.data.toy import Mixture
 from genmod.diffusion import (ancestral_sample, ddim_sample, linear_schedule,
                               mixture_eps_fn, mixture_optimal_eps,
-                              mixture_score, q_sample, score_from_eps)
+                              mixture_score, q_sample, reverse_mean,
+                              score_from_eps)
 from genmod.metrics import mmd2_against_real, mode_coverage
 from genmod.plotting import samples_2d, training_curves
 from genmod.torchutils import get_device, seed_everything
@@ -79,7 +81,7 @@ seed_everything(0)
 config = genmod.Config(
     num_modes=8,                        # M, Gaussians on a ring
     radius=2.0,                         # radius of the ring (data units)
-    mode_std=0.1,                       # std sigma_j of each mode (data units)
+    mode_std=0.1,                       # std sqrt(v_j) of each mode
     num_diffusion_steps=1000,           # N (Ho et al.: 1000)
     noise_start=1e-4,                   # 1 - alpha_1
     noise_end=0.02,                     # 1 - alpha_N
@@ -105,8 +107,8 @@ config = genmod.Config(
 # $1 - \alpha_t$ rising from $10^{-4}$ to $0.02$ over $N = 1000$ steps
 # ({eq}`diffusion-encoder`; Ho et al. call $1 - \alpha_t$ $\beta_t$). By
 # {eq}`diffusion-mixture-marginal` each noised marginal $q(\x_t)$ is again a mixture,
-# with centres $\sqrt{\abar_t}\,\mu_j$ and variances $\abar_t \sigma_j^2 + 1 - \abar_t$, where
-# $\sigma_j = 0.1$ is the standard deviation of each mode.
+# with centres $\sqrt{\abar_t}\,\mu_j$ and variances $\abar_t v_j + 1 - \abar_t$, where
+# $v_j = 0.1^2$ is the variance of each mode.
 
 # %%
 data = Mixture.ring(config.num_modes, radius=config.radius,
@@ -357,12 +359,41 @@ plt.show()
 # %% [markdown]
 # ## Sampling: ancestral and DDIM
 #
+# The samplers are `genmod.diffusion`'s, which every PyTorch notebook of this part uses.
+# Ancestral sampling {eq}`diffusion-ancestral` runs the learned reverse chain through all
+# $N$ steps. Each step computes the mean $\mu_\theta(\x_t, t)$ of
+# $p_\theta(\x_{t-1} \mid \x_t)$ from the predicted noise, {eq}`diffusion-eps-mean`:
+
+# %%
+genmod.show_source(reverse_mean)
+
+# %% [markdown]
+# and adds fresh noise of variance $\sigma_t^2$: by default $\sigma_t^2 = \tilde\sigma_t^2$, the
+# variance of the posterior {eq}`diffusion-posterior` (and $\sigma_1^2 = 1 - \alpha_1$, where
+# $\tilde\sigma_1^2 = 0$), with no noise at the last step (Ho et al., Algorithm 2);
+# {eq}`diffusion-ancestral-split` reads each step as a transport along the probability flow
+# followed by a Langevin step at the right temperature:
+
+# %%
+genmod.show_source(ancestral_sample)
+
+# %% [markdown]
+# DDIM {eq}`diffusion-ddim` skips steps: from $t$ to an earlier sampling time $t'$ it
+# predicts the clean point $\hat\x_0$ and moves to
+# $\sqrt{\abar_{t'}}\,\hat\x_0 + \sqrt{1 - \abar_{t'} - \sigma_{t \to t'}^2}\,\epsilon_\theta$, plus
+# fresh noise of standard deviation $\sigma_{t \to t'}$, which is 0 for
+# $\eta_{\mathrm{DDIM}} = 0$; the sampling times are evenly spaced from $N$ to 1
+# (`genmod.diffusion.sampling_times`):
+
+# %%
+genmod.show_source(ddim_sample)
+
+# %% [markdown]
 # We draw `config.num_samples` points with the ancestral sampler {eq}`diffusion-ancestral`
 # ($N = 1000$ network evaluations, $\sigma_t^2 = \tilde\sigma_t^2$) and with deterministic DDIM
 # {eq}`diffusion-ddim` ($\eta_{\mathrm{DDIM}} = 0$) on 50 and 10 evaluations, all from the
 # same starting noise, once with the network and once with the exact optimal predictor.
-# The exact runs show the error of the sampler alone. The samplers are
-# `genmod.diffusion`'s, whose code {doc}`ddpm_mnist_torch` shows beside the equations.
+# The exact runs show the error of the sampler alone.
 
 # %%
 eps_exact = mixture_eps_fn(data, schedule)
@@ -489,10 +520,10 @@ print(f"saved to {folder}")
 # ```{solution} diffusion-ex-diffusion-2d-torch-sharp
 # :class: dropdown
 #
-# Near a mode, $q(\x_t)$ is a Gaussian of variance $v_t = \abar_t \sigma_j^2 + 1 - \abar_t$ and
-# the score has slope $-1/v_t$; for small $t$, $v_t \approx \sigma_j^2 + t \cdot 10^{-4}$, so
-# halving $\sigma_j$ makes the score up to four times steeper, and the network has to resolve
-# it. The exact minimum $\E\lVert \epsilon - \E[\epsilon \mid \x_t]\rVert^2$ at small $t$ falls,
+# Near a mode, $q(\x_t)$ is a Gaussian of variance $v_t = \abar_t v_j + 1 - \abar_t$ and
+# the score has slope $-1/v_t$; for small $t$, $v_t \approx v_j + t \cdot 10^{-4}$, so
+# halving the standard deviation $\sqrt{v_j}$ divides $v_j$ by four and makes the score up
+# to four times steeper, and the network has to resolve it. The exact minimum $\E\lVert \epsilon - \E[\epsilon \mid \x_t]\rVert^2$ at small $t$ falls,
 # since the noise becomes easier to see against the narrower mode: within one component
 # the optimal predictor explains the fraction $(1-\abar_t)/v_t$ of the noise's variance.
 # The cell below trains the same network for `config.exercise_train_steps` steps on the
@@ -511,8 +542,8 @@ train_eps_model(sharp_model, lambda n: torch.tensor(
                 batch_size=config.batch_size, lr=config.lr,
                 generator=torch.Generator().manual_seed(2))
 small_t = np.array([5, 20, 50, 100])
-for name, m, d in (("sigma_j = 0.1 ", model, data),
-                   ("sigma_j = 0.05", sharp_model.eval(), sharp)):
+for name, m, d in (("std 0.1 ", model, data),
+                   ("std 0.05", sharp_model.eval(), sharp)):
     r = per_t_losses(m, d, small_t, config.num_eval)
     print(f"{name}: exact minimum {np.round(r['minimum'], 4)}, "
           f"network error {np.round(r['error'], 4)} at t = {small_t}")

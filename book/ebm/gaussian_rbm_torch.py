@@ -66,9 +66,9 @@ from scipy.stats import norm
 import genmod
 from genmod import pick
 from genmod.data import Mixture
-from genmod.ebm import (grbm_free_energy, grbm_log_mixture_weights,
-                        grbm_log_z_exact, grbm_marginal, grbm_p_h_given_x,
-                        grbm_sample_x_given_h)
+from genmod.gaussian_rbm import (grbm_free_energy, grbm_log_mixture_weights,
+                                 grbm_log_z_exact, grbm_marginal,
+                                 grbm_p_h_given_x, grbm_sample_x_given_h)
 from genmod.metrics import mmd2_against_real
 from genmod.plotting import image_grid, samples_2d
 from genmod.torchutils import get_device, seed_everything
@@ -198,7 +198,7 @@ print(f"held-out log-likelihood of the true density: {true_ll.mean():.4f} +- "
 # independent, unit $j$ on with probability $\sigmoid(b_j)$, and
 # $\mathbf{b}^* = (\logit 0.8, \logit 0.7) = (\log 4, \log \tfrac73)$ gives our
 # weights. So the data distribution *is* the marginal of this "teacher" RBM,
-# which `genmod.ebm.grbm_marginal` returns as a `Mixture`. We check it at the
+# which `genmod.gaussian_rbm.grbm_marginal` returns as a `Mixture`. We check it at the
 # held-out points:
 
 # %%
@@ -311,7 +311,7 @@ plt.show()
 # and the conditionals {eq}`ebm-grbm-conditionals` are
 # $p(h_j = 1 \mid \x) = \sigmoid\big(b_j + (\x^\top W)_j/\sigma^2\big)$ and
 # $p(\x \mid \h) = \N(\mathbf{a} + W\h, \sigma^2 \I)$. The energy, the
-# conditionals and $\log Z$ live in `genmod.ebm`, where the tests check them
+# conditionals and $\log Z$ live in `genmod.gaussian_rbm`, where the tests check them
 # against enumeration; here is the free energy:
 
 # %%

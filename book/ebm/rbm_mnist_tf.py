@@ -65,7 +65,7 @@ from genmod.tfutils import describe_device, seed_everything
 import tensorflow as tf
 import keras
 from genmod.data import binarize
-# AIS of genmod.ebm, in a subprocess here
+# AIS of genmod.rbm, in a subprocess here
 from genmod.ebm_eval import rbm_log_likelihood
 # runs the (PyTorch) judge in a subprocess
 from genmod.judge import judge_samples
@@ -135,7 +135,7 @@ print(f"binary training digits {x_train_bin.shape}, "
 #
 # The model holds the parameters of the energy {eq}`ebm-rbm-energy`,
 # $E(\x, \h) = -\mathbf{a}^\top \x - \mathbf{b}^\top \h - \x^\top W \h$, and
-# writes out what the PyTorch notebook takes from `genmod.ebm`: the two
+# writes out what the PyTorch notebook takes from `genmod.rbm`: the two
 # conditionals {eq}`ebm-rbm-hidden-conditional` and
 # {eq}`ebm-rbm-visible-conditional`, the free energy {eq}`ebm-rbm-free-energy`,
 # one block-Gibbs step {eq}`ebm-gibbs`, and the CD-k / PCD estimate of the
@@ -149,7 +149,7 @@ print(f"binary training digits {x_train_bin.shape}, "
 # every Bernoulli draw is written as $u < p$ with explicit uniforms $u$, which
 # `train_step` draws from a seeded Keras `SeedGenerator`. Given the same
 # uniforms, the methods below return the same states and the same update as
-# `genmod.ebm` with PyTorch; `tests/tf/test_ebm_rbm_frameworks.py` checks it.
+# `genmod.rbm` with PyTorch; `tests/tf/test_ebm_rbm_frameworks.py` checks it.
 
 # %%
 class RBMEnergy(keras.Model):
@@ -410,7 +410,7 @@ genmod.glue("frechet_real", judge["real_frechet_distance"])
 # estimate by annealed importance sampling {eq}`ebm-ais-estimate`, with the base
 # model and schedule of {doc}`rbm_mnist_torch`. Rather than write AIS a second
 # time, we hand the trained weights, as plain arrays, to
-# `genmod.ebm_eval.rbm_log_likelihood`, which runs `genmod.ebm.ais_log_z` (in
+# `genmod.ebm_eval.rbm_log_likelihood`, which runs `genmod.rbm.ais_log_z` (in
 # PyTorch, in a separate process) and returns numbers. The same function scores
 # any RBM, so the two notebooks' likelihoods differ only through their models.
 
@@ -493,7 +493,7 @@ print(f"saved {len(samples)} samples, {len(metrics)} metrics and params.npz "
 #   learning rule {eq}`ebm-rbm-learning-rule`, through a Keras optimizer; no
 #   loss is differentiated.
 # - With explicit uniforms for every Bernoulli draw, the Keras RBM and
-#   `genmod.ebm` compute the same free energies, Gibbs states and CD-1 update
+#   `genmod.rbm` compute the same free energies, Gibbs states and CD-1 update
 #   (checked by `tests/tf/test_ebm_rbm_frameworks.py`).
 # - A model crosses frameworks as arrays: the Keras weights were scored by the
 #   book's PyTorch AIS and judge, so its numbers can be set beside those of

@@ -62,7 +62,7 @@ import torch.nn.functional as F
 
 import genmod
 from genmod import pick
-from genmod.ebm import (ais_log_z, ais_schedule, cd_gradient, free_energy,
+from genmod.rbm import (ais_log_z, ais_schedule, cd_gradient, free_energy,
                         gibbs_step, log_likelihood, log_z_exact, p_h_given_x,
                         p_x_given_h)
 from genmod.data import binarize
@@ -169,7 +169,7 @@ plt.show()
 # $\h$ gives the free energy {eq}`ebm-rbm-free-energy`,
 # $F(\x) = -\mathbf{a}^\top\x - \sum_j \operatorname{softplus}(b_j + (\x^\top W)_j)$.
 # The gradient of the log-likelihood {eq}`ebm-rbm-learning-rule` is a data
-# term minus a model term; `genmod.ebm.cd_gradient` estimates the model term
+# term minus a model term; `genmod.rbm.cd_gradient` estimates the model term
 # with the states of a Gibbs chain after $k$ steps, started at the minibatch
 # (CD-k, {eq}`ebm-cd`, Hinton {cite}`hinton2002`) or at the persistent chain's
 # last states (PCD, {eq}`ebm-pcd`, Tieleman {cite}`tieleman2008`):
@@ -405,7 +405,8 @@ def sample_chains(W, a, b, num_chains, num_steps, record=8):
     snapshots = [x[:record].clone()]
     for step in range(1, num_steps + 1):
         # x -> h ~ p(h|x) -> x' ~ p(x|h)
-        x, h, p_x = gibbs_step(x, W, a, b, generator=gen)
+        x, h = gibbs_step(x, W, a, b, generator=gen)
+        p_x = p_x_given_h(h, W, a)
         if step in snapshot_steps:
             snapshots.append(p_x[:record].clone())
     # (N, 784), (record, S, 784), steps
@@ -496,7 +497,7 @@ genmod.glue("cd_frechet", judge_cd["frechet_distance"])
 # Before we trust AIS on the 500-unit RBM, we test it where the answer is known.
 # An RBM with $d_h \le 20$ hidden units has an exactly computable partition
 # function: summing $e^{-E}$ over $\x$ in closed form leaves a sum over the
-# $2^{d_h}$ hidden states {eq}`ebm-log-z-exact`, which `genmod.ebm.log_z_exact`
+# $2^{d_h}$ hidden states {eq}`ebm-log-z-exact`, which `genmod.rbm.log_z_exact`
 # does in chunks, in float64. We train a small RBM the same way (PCD-1) and
 # compare.
 
@@ -536,7 +537,7 @@ print(f"small RBM: exact test log-likelihood {small_test_ll:.2f} nats "
 # ## The test log-likelihood of the main RBM
 #
 # Now the final AIS run for the two 500-unit RBMs: `ais_betas` temperatures,
-# `ais_runs` runs, in float64. The schedule (`genmod.ebm.ais_schedule`) is
+# `ais_runs` runs, in float64. The schedule (`genmod.rbm.ais_schedule`) is
 # piecewise uniform, with a tenth of the temperatures on $[0, 0.5]$, a third on
 # $[0.5, 0.9]$ and the rest on $[0.9, 1]$, where the intermediate distributions
 # change fastest. The test
@@ -656,7 +657,7 @@ print(f"saved {len(samples)} samples, {len(metrics)} metrics and params.npz "
 # ## Summary
 #
 # - A binary RBM is three tensors; its conditionals, free energy and the CD-k
-#   and PCD gradient estimates are a few lines each (`genmod.ebm`).
+#   and PCD gradient estimates are a few lines each (`genmod.rbm`).
 # - The reconstruction error falls during training, but it measures how little
 #   one Gibbs step moves, not the likelihood.
 # - AIS turns the free energy into a log-likelihood; on a small RBM it agrees

@@ -66,12 +66,12 @@ import torch
 import genmod
 from genmod import pick
 from genmod import ising
-from genmod.ebm import bernoulli
 from genmod.ising import T_C
-from genmod.ising_rbm import (exact_ising_rbm, free_energy, gibbs_step,
-                               random_symmetry, spins_to_visible,
-                               symmetric_biases, visible_to_spins)
+from genmod.ising_rbm import (exact_ising_rbm, random_symmetry,
+                              spins_to_visible, symmetric_biases,
+                              visible_to_spins)
 from genmod.plotting import thermodynamics_vs_exact
+from genmod.rbm import bernoulli, free_energy, gibbs_step
 from genmod.torchutils import get_device, load_or_train, seed_everything
 
 print(f"scale: {genmod.get_scale()}")
@@ -235,7 +235,7 @@ def sample_rbms(W, a, b, *, num_chains, burn_in, pilot_steps,
     """
     n_T, d, _ = W.shape
     L = math.isqrt(d)
-    step = lambda v: gibbs_step(v, W, a, b, generator=generator)
+    step = lambda v: gibbs_step(v, W, a, b, generator=generator)[0]
     with torch.no_grad():
         v = bernoulli(torch.full((n_T, num_chains, d), 0.5, dtype=W.dtype,
                                  device=W.device), generator=generator)
@@ -387,8 +387,8 @@ def train_pcd(rbm, spins, cfg, *, num_steps, generator, log_every):
         W, a, b = rbm.parameters_wab()
         with torch.no_grad():
             for _ in range(cfg.pcd_k):         # the persistent chains, ebm-pcd
-                chains = gibbs_step(chains, W, a.detach(), b.detach(),
-                                    generator=generator)
+                chains, _ = gibbs_step(chains, W, a.detach(), b.detach(),
+                                       generator=generator)
         # eq. ebm-rbm-learning-rule
         loss = (free_energy(x_data, W, a, b).mean(1)
                 - free_energy(chains, W, a, b).mean(1)).sum()

@@ -88,7 +88,7 @@ METRIC_UNITS = {
     "log_likelihood_iwae": "nats per digit",
     "log_likelihood_iwae_se": "nats per digit",
     "iwae_num_test_digits": "digits",
-    # energy-based models (genmod.ebm): log Z and log-likelihoods, exact or by AIS
+    # energy-based models (genmod.rbm): log Z and log-likelihoods, exact or by AIS
     "log_z": "nats",
     "log_z_se": "nats",
     "log_z_exact": "nats",

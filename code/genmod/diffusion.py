@@ -861,8 +861,9 @@ def noised_mixture(mixture, alpha_bar_t: float):
 
     Equation {eq}`diffusion-mixture-marginal`.
 
-    If :math:`\x_0 \sim \sum_j w_j \N(\mu_j, \sigma_j^2\I)` then
-    :math:`q(\x_t) = \sum_j w_j \N(\sqrt{\abar_t}\,\mu_j, (\abar_t \sigma_j^2 + 1 - \abar_t)\I)`.
+    If :math:`\x_0 \sim \sum_j w_j \N(\mu_j, v_j\I)` (variances :math:`v_j`, ``mixture.stds`` their
+    square roots) then
+    :math:`q(\x_t) = \sum_j w_j \N(\sqrt{\abar_t}\,\mu_j, (\abar_t v_j + 1 - \abar_t)\I)`.
 
     Args:
         mixture: a :class:`genmod.data.toy.Mixture`.

@@ -7,10 +7,10 @@ r"""Evaluating energy-based models from any framework: numpy arrays in, numbers 
 The log-likelihood of a binary RBM, in nats: a Keras RBM (``book/ebm/rbm_mnist_tf``) and a PyTorch
 one (``book/ebm/rbm_mnist_torch``)
 are evaluated by the same code: :func:`rbm_log_likelihood` runs annealed importance
-sampling (:func:`genmod.ebm.ais_log_z` with :func:`genmod.ebm.ais_schedule`,
+sampling (:func:`genmod.rbm.ais_log_z` with :func:`genmod.rbm.ais_schedule`,
 eqs. ``ebm-ais-intermediate`` to ``ebm-ais-estimate`` of ``book/ebm/theory.md``)
-and the free energy (eq. ``ebm-rbm-free-energy``) of :mod:`genmod.ebm`, in float64.
-:mod:`genmod.ebm` is written in PyTorch, and importing torch after TensorFlow crashes
+and the free energy (eq. ``ebm-rbm-free-energy``) of :mod:`genmod.rbm`, in float64.
+:mod:`genmod.rbm` is written in PyTorch, and importing torch after TensorFlow crashes
 some builds (CONTRIBUTING.md, Known traps), so in a process that has imported
 TensorFlow the evaluation runs in a fresh Python process:
 ``python -m genmod.ebm_eval IN.npz OUT.json`` (this module's command line).
@@ -94,7 +94,7 @@ def _check(W, a, b, x, base_a):
 def _evaluate(W, a, b, x, base_a, *, num_betas: int, num_runs: int, seed: int) -> dict:
     import torch  # only here: never next to TensorFlow
 
-    from genmod.ebm import ais_log_z, ais_schedule, log_likelihood
+    from genmod.rbm import ais_log_z, ais_schedule, log_likelihood
 
     W, a, b, x, base_a = (torch.as_tensor(v, dtype=torch.float64) for v in (W, a, b, x, base_a))
     gen = torch.Generator().manual_seed(seed)
@@ -125,7 +125,7 @@ def rbm_log_likelihood(W, a, b, x, *, base_a=None, num_betas: int = 2000, num_ru
         x: the vectors to score, ``(N, d)``, values exactly 0 or 1 (flattened, binarized digits).
         base_a: visible biases of the AIS base model, ``(d,)`` (Salakhutdinov & Murray 2008:
             the log-odds of the training pixel means); zeros when ``None``.
-        num_betas: inverse temperatures of :func:`genmod.ebm.ais_schedule`, K + 1 >= 8.
+        num_betas: inverse temperatures of :func:`genmod.rbm.ais_schedule`, K + 1 >= 8.
         num_runs: R >= 2 annealing runs.
         seed: seed of the AIS draws (a ``torch.Generator``).
 

@@ -1,21 +1,20 @@
-r"""RBMs of Ising configurations in PyTorch: the exact Ising RBM and batches of RBMs, one per
-temperature.
+r"""RBMs of Ising configurations in PyTorch: what is particular to the Ising model.
 
-The book's binary RBM (:mod:`genmod.ebm`, eqs. ``ebm-rbm-energy``, ``ebm-rbm-free-energy``)
-over the spins of an :math:`L \times L` torus written as visible units
-:math:`x_i = (s_i + 1)/2 \in \{0, 1\}`, :math:`d = L^2`. The equations are in
-``book/physics/ising.md``, section "An RBM per temperature" (labels in the docstrings).
+The RBM itself, and batches of RBMs (one per temperature, stacked on axis 0: ``W``
+``(n_T, d, d_h)``, visible states ``x`` ``(n_T, N, d)``), is the book's binary RBM of
+:mod:`genmod.rbm` (eqs. ``ebm-rbm-energy``, ``ebm-rbm-free-energy``). Here the spins of an
+:math:`L \times L` torus are its visible units :math:`x_i = (s_i + 1)/2 \in \{0, 1\}`,
+:math:`d = L^2`. The equations are in ``book/physics/ising.md``, section "An RBM per
+temperature" (labels in the docstrings).
 
-Two things live here because a test and the notebook ``book/physics/ising_rbm_torch``
-both use them:
+What lives here, because a test and the notebook ``book/physics/ising_rbm_torch`` both use it:
 
+- the maps between spins and visible units (:func:`spins_to_visible`,
+  :func:`visible_to_spins`) and the bonds of the torus (:func:`torus_bonds`);
 - :func:`exact_ising_rbm`, the RBM whose marginal is *exactly* the Ising Boltzmann
   distribution, with one hidden unit per bond (eq. ``physics-rbm-exact-ising``);
-- the batched RBM: ``n_T`` independent RBMs of the same shape stacked on axis 0, so that
-  one ``torch.bmm`` updates all temperatures at once. Shapes: weights ``W`` ``(n_T, d, d_h)``,
-  visible biases ``a`` ``(n_T, d)``, hidden biases ``b`` ``(n_T, d_h)``, visible states
-  ``v`` ``(n_T, n, d)``. For ``n_T = 1`` every function equals its :mod:`genmod.ebm`
-  counterpart (a test checks it).
+- the flip-symmetric biases (:func:`symmetric_biases`) and the exact symmetries of the
+  torus used as data augmentation (:func:`random_symmetry`).
 
 The training loop itself (PCD, the flip-symmetric parametrisation, the symmetry
 augmentation) is written out in the notebook.
@@ -29,13 +28,9 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-
-from genmod.ebm import bernoulli
 
 __all__ = [
-    "spins_to_visible", "visible_to_spins", "torus_bonds", "exact_ising_rbm", "check_batched",
-    "free_energy", "p_h_given_v", "p_v_given_h", "gibbs_step", "symmetric_biases",
+    "spins_to_visible", "visible_to_spins", "torus_bonds", "exact_ising_rbm", "symmetric_biases",
     "random_symmetry",
 ]
 
@@ -64,18 +59,18 @@ def spins_to_visible(spins, *, dtype=torch.float32, device=None) -> torch.Tensor
     return ((s.to(dtype) + 1) / 2).reshape(*s.shape[:-2], -1).to(device)
 
 
-def visible_to_spins(v: torch.Tensor, L: int) -> np.ndarray:
+def visible_to_spins(x: torch.Tensor, L: int) -> np.ndarray:
     r"""Visible units ``(..., L*L)`` in {0, 1} back to int8 spins ``(..., L, L)`` of ±1 (numpy).
 
     Raises:
         ValueError: if the last axis is not ``L*L`` long or a value is not 0 or 1.
     """
-    if v.shape[-1] != L * L:
-        raise ValueError(f"the last axis must have L*L = {L * L} units, got shape {tuple(v.shape)}")
-    if not bool(((v == 0) | (v == 1)).all()):
+    if x.shape[-1] != L * L:
+        raise ValueError(f"the last axis must have L*L = {L * L} units, got shape {tuple(x.shape)}")
+    if not bool(((x == 0) | (x == 1)).all()):
         raise ValueError("visible units must be exactly 0 or 1")
-    s = (2 * v.detach().cpu().numpy() - 1).astype(np.int8)
-    return s.reshape(*v.shape[:-1], L, L)
+    s = (2 * x.detach().cpu().numpy() - 1).astype(np.int8)
+    return s.reshape(*x.shape[:-1], L, L)
 
 
 def torus_bonds(L: int) -> np.ndarray:
@@ -150,81 +145,6 @@ def exact_ising_rbm(L: int, temperature: float, J: float = 1.0, *, dtype=torch.f
     softplus_minus_w = math.log1p(math.exp(-w))
     offset = d_h * (K - softplus_minus_w)
     return W, a, b, offset
-
-
-def check_batched(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
-    r"""Check the shapes of a batch of RBMs: ``W`` ``(n_T, d, d_h)``, ``a`` ``(n_T, d)``, ``b``
-    ``(n_T, d_h)``.
-
-    Raises:
-        ValueError: if they do not agree.
-    """
-    if W.dim() != 3 or a.shape != (W.shape[0], W.shape[1]) or b.shape != (W.shape[0], W.shape[2]):
-        raise ValueError(f"need W (n_T, d, d_h), a (n_T, d), b (n_T, d_h); got W {tuple(W.shape)}, "
-                         f"a {tuple(a.shape)}, b {tuple(b.shape)}")
-
-
-def _check_v(v: torch.Tensor, W: torch.Tensor) -> None:
-    if v.dim() != 3 or v.shape[0] != W.shape[0] or v.shape[2] != W.shape[1]:
-        raise ValueError(
-            f"need v (n_T, n, d) = ({W.shape[0]}, n, {W.shape[1]}), got {tuple(v.shape)}"
-        )
-
-
-def free_energy(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""The free energies :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top
-    W)_j)` of each RBM.
-
-    Eq. ``ebm-rbm-free-energy``, for every temperature of the batch at once.
-
-    Args:
-        v: visible states ``(n_T, n, d)``, values in {0, 1} (float).
-        W, a, b: the batch of RBMs (:func:`check_batched`).
-
-    Returns:
-        ``(n_T, n)``, in nats.
-
-    Raises:
-        ValueError: if the shapes do not agree.
-    """
-    check_batched(W, a, b)
-    _check_v(v, W)
-    pre = torch.bmm(v, W) + b[:, None, :]                        # (n_T, n, d_h)
-    return -(v * a[:, None, :]).sum(-1) - F.softplus(pre).sum(-1)
-
-
-def p_h_given_v(v: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq.
-    ``ebm-rbm-hidden-conditional``), ``(n_T, n, d_h)``."""
-    return torch.sigmoid(torch.bmm(v, W) + b[:, None, :])
-
-
-def p_v_given_h(h: torch.Tensor, W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    r""":math:`p(v_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq.
-    ``ebm-rbm-visible-conditional``), ``(n_T, n, d)``."""
-    return torch.sigmoid(torch.bmm(h, W.transpose(1, 2)) + a[:, None, :])
-
-
-def gibbs_step(v: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` of
-    every RBM (eq. ``ebm-gibbs``).
-
-    The random draws are those of :func:`genmod.ebm.gibbs_step` (uniforms for the hidden
-    layer first, then for the visible one), so for ``n_T = 1`` both give the same states
-    from the same generator.
-
-    Args:
-        v: ``(n_T, n, d)`` in {0, 1}.
-        W, a, b: the batch of RBMs.
-        generator: a ``torch.Generator`` on the parameters' device.
-
-    Returns:
-        The new visible states ``(n_T, n, d)``.
-    """
-    _check_v(v, W)
-    h = bernoulli(p_h_given_v(v, W, b), generator=generator)
-    return bernoulli(p_v_given_h(h, W, a), generator=generator)
 
 
 def symmetric_biases(W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,7 +3,7 @@ r"""Estimates with standard errors, and the autocorrelation of Markov chains (nu
 One type for every number the book reports with an uncertainty: :class:`Estimate`
 (a value, its standard error, and its deviation from a reference in standard errors).
 The models' own estimators return it or a subclass of it: the AIS estimate of
-:math:`\log Z` (:class:`genmod.ebm.AISEstimate`), the importance-weighted bound
+:math:`\log Z` (:class:`genmod.rbm.AISEstimate`), the importance-weighted bound
 (:class:`genmod.vae.IWAEEstimate`), and the Ising observables
 (:func:`genmod.ising.thermodynamics`). Beside it, the two tools that give a standard
 error for correlated samples: the blocked jackknife (:func:`jackknife`) and Sokal's

@@ -2,8 +2,8 @@ r"""The mathematics of the energy-based chapter (book/ebm/theory.md) against exa
 
 A tiny binary RBM (d = 6 visible, d_h = 4 hidden units) has 2^10 joint states, so its
 partition function, marginal, conditionals, log-likelihood gradient and distribution
-are computed exactly by brute force, and genmod.ebm's closed forms, samplers and
-estimators are checked against them. Monte Carlo tolerances are a stated number of
+are computed exactly by brute force, and genmod.rbm's (and genmod.gaussian_rbm's) closed forms,
+samplers and estimators are checked against them. Monte Carlo tolerances are a stated number of
 standard errors (NUM_SE, false alarm about 6e-7 per comparison for a Gaussian) or, for
 distributions, a total-variation bound from the run length. float64 throughout.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from genmod import ebm
+from genmod import gaussian_rbm, rbm
 from genmod.stats import Estimate
 
 DTYPE = torch.float64
@@ -32,10 +32,10 @@ def tiny_rbm(seed=0, d=6, d_h=4, scale=1.0):
 def joint_table(W, a, b):
     """All (x, h) pairs, their energies and exact probabilities p(x, h) = exp(-E) / Z."""
     d, d_h = W.shape
-    xs, hs = ebm.all_binary_states(d), ebm.all_binary_states(d_h)
+    xs, hs = rbm.all_binary_states(d), rbm.all_binary_states(d_h)
     x = xs.repeat_interleave(len(hs), 0)
     h = hs.repeat(len(xs), 1)
-    e = ebm.energy(x, h, W, a, b)
+    e = rbm.energy(x, h, W, a, b)
     log_z = torch.logsumexp(-e, 0)
     return xs, hs, e.reshape(len(xs), len(hs)), log_z
 
@@ -47,7 +47,7 @@ def test_energy_and_boltzmann_distribution_by_enumeration():
     W, a, b = tiny_rbm()
     xs, hs, e, log_z = joint_table(W, a, b)
     x, h = xs[5], hs[3]
-    assert ebm.energy(x[None], h[None], W, a, b).item() == pytest.approx(
+    assert rbm.energy(x[None], h[None], W, a, b).item() == pytest.approx(
         -(a @ x + b @ h + x @ W @ h).item(), abs=1e-12)
     p = torch.exp(-e - log_z)
     assert p.sum().item() == pytest.approx(1.0, abs=1e-12)
@@ -64,9 +64,9 @@ def test_conditionals_factorise_as_sigmoids():
     p = torch.exp(-e - log_z)                                  # (2^d, 2^d_h)
     p_h_given_x = p / p.sum(1, keepdim=True)                   # rows: x
     brute_h = p_h_given_x @ hs                                 # E[h_j | x] = p(h_j = 1 | x)
-    torch.testing.assert_close(ebm.p_h_given_x(xs, W, b), brute_h, rtol=0, atol=1e-12)
+    torch.testing.assert_close(rbm.p_h_given_x(xs, W, b), brute_h, rtol=0, atol=1e-12)
     p_x_given_h = (p / p.sum(0, keepdim=True)).T               # rows: h
-    torch.testing.assert_close(ebm.p_x_given_h(hs, W, a), p_x_given_h @ xs, rtol=0, atol=1e-12)
+    torch.testing.assert_close(rbm.p_x_given_h(hs, W, a), p_x_given_h @ xs, rtol=0, atol=1e-12)
     # and the hidden units are independent given x: p(h | x) is the product of its marginals
     prod = torch.prod(torch.where(hs[None] == 1, brute_h[:, None], 1 - brute_h[:, None]), -1)
     torch.testing.assert_close(prod, p_h_given_x, rtol=0, atol=1e-12)
@@ -76,7 +76,7 @@ def test_free_energy_closed_form_equals_brute_force_sum():
     """eqs. ebm-free-energy, ebm-rbm-free-energy: F(x) = -log sum_h exp(-E(x, h)) in closed form."""
     W, a, b = tiny_rbm(2)
     xs, _, e, _ = joint_table(W, a, b)
-    torch.testing.assert_close(ebm.free_energy(xs, W, a, b), -torch.logsumexp(-e, 1), rtol=0,
+    torch.testing.assert_close(rbm.free_energy(xs, W, a, b), -torch.logsumexp(-e, 1), rtol=0,
                                atol=1e-12)
 
 
@@ -86,10 +86,10 @@ def test_log_z_exact_sums_over_the_hidden_layer():
     W, a, b = tiny_rbm(3)
     _, _, _, log_z = joint_table(W, a, b)
     for chunk in (1, 3, 16):
-        assert ebm.log_z_exact(W, a, b, chunk=chunk).item() == pytest.approx(log_z.item(),
+        assert rbm.log_z_exact(W, a, b, chunk=chunk).item() == pytest.approx(log_z.item(),
                                                                              abs=1e-12)
     with pytest.raises(ValueError, match="too many"):
-        ebm.log_z_exact(torch.zeros(2, 25, dtype=DTYPE), torch.zeros(2, dtype=DTYPE),
+        rbm.log_z_exact(torch.zeros(2, 25, dtype=DTYPE), torch.zeros(2, dtype=DTYPE),
                         torch.zeros(25, dtype=DTYPE))
 
 
@@ -104,10 +104,10 @@ def test_kl_equals_minus_entropy_plus_free_energy_plus_log_z():
     W, a, b = tiny_rbm(4)
     xs, _, e, log_z = joint_table(W, a, b)
     p_data = _data_distribution(W.shape[0], 4)
-    log_p_model = -ebm.free_energy(xs, W, a, b) - log_z
+    log_p_model = -rbm.free_energy(xs, W, a, b) - log_z
     kl = (p_data * (torch.log(p_data) - log_p_model)).sum()
     identity = ((p_data * torch.log(p_data)).sum()
-                + (p_data * ebm.free_energy(xs, W, a, b)).sum() + log_z)
+                + (p_data * rbm.free_energy(xs, W, a, b)).sum() + log_z)
     assert kl.item() == pytest.approx(identity.item(), abs=1e-12)
     assert kl.item() > 0
 
@@ -115,8 +115,8 @@ def test_kl_equals_minus_entropy_plus_free_energy_plus_log_z():
 def _exact_gradient(W, a, b, p_data):
     """Autograd of the exact mean log-likelihood E_data[log p(x)] = -E_data[F] - log Z."""
     params = [t.clone().requires_grad_(True) for t in (W, a, b)]
-    xs = ebm.all_binary_states(W.shape[0])
-    ll = -(p_data * ebm.free_energy(xs, *params)).sum() - ebm.log_z_exact(*params)
+    xs = rbm.all_binary_states(W.shape[0])
+    ll = -(p_data * rbm.free_energy(xs, *params)).sum() - rbm.log_z_exact(*params)
     return torch.autograd.grad(ll, params)
 
 
@@ -134,14 +134,14 @@ def test_log_likelihood_gradient_is_positive_minus_negative_phase():
     xh_model = torch.einsum("xh,xi,hj->ij", p_model, xs, hs)
     x_model, h_model = p_model.sum(1) @ xs, p_model.sum(0) @ hs
     # data moments, with p(h|x) in place of h (exact)
-    ph = ebm.p_h_given_x(xs, W, b)
+    ph = rbm.p_h_given_x(xs, W, b)
     xh_data = torch.einsum("x,xi,xj->ij", p_data, xs, ph)
     rule = (xh_data - xh_model, p_data @ xs - x_model, p_data @ ph - h_model)
     for got, want in zip(rule, _exact_gradient(W, a, b, p_data)):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
     # grad log Z alone is E_p[-grad E] = the model moments
     params = [t.clone().requires_grad_(True) for t in (W, a, b)]
-    g = torch.autograd.grad(ebm.log_z_exact(*params), params)
+    g = torch.autograd.grad(rbm.log_z_exact(*params), params)
     for got, want in zip(g, (xh_model, x_model, h_model)):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
 
@@ -153,11 +153,11 @@ def _tv_of_chain(W, a, b, *, num_chains, num_steps, burn_in, seed):
     counts = torch.zeros(2**d, dtype=DTYPE)
     powers = 2 ** torch.arange(d - 1, -1, -1)
     for step in range(num_steps):
-        x, _, _ = ebm.gibbs_step(x, W, a, b, generator=gen)
+        x, _ = rbm.gibbs_step(x, W, a, b, generator=gen)
         if step >= burn_in:
             counts += torch.bincount((x.long() * powers).sum(1), minlength=2**d).to(DTYPE)
-    xs = ebm.all_binary_states(d)
-    p_exact = torch.exp(-ebm.free_energy(xs, W, a, b) - ebm.log_z_exact(W, a, b))
+    xs = rbm.all_binary_states(d)
+    p_exact = torch.exp(-rbm.free_energy(xs, W, a, b) - rbm.log_z_exact(W, a, b))
     return 0.5 * (counts / counts.sum() - p_exact).abs().sum().item(), counts.sum().item()
 
 
@@ -181,12 +181,12 @@ def _expected_cd_k(W, a, b, p_data, k):
     """The exact expectation of the CD-k update: the chain started at p_data, moved by the exact
     transition matrix.
     """
-    xs = ebm.all_binary_states(W.shape[0])
-    hs = ebm.all_binary_states(W.shape[1])
-    ph = ebm.p_h_given_x(xs, W, b)                                            # (2^d, d_h)
+    xs = rbm.all_binary_states(W.shape[0])
+    hs = rbm.all_binary_states(W.shape[1])
+    ph = rbm.p_h_given_x(xs, W, b)                                            # (2^d, d_h)
     # p(h | x), (2^d, 2^d_h)
     p_h = torch.prod(torch.where(hs[None] == 1, ph[:, None], 1 - ph[:, None]), -1)
-    px = ebm.p_x_given_h(hs, W, a)                                            # (2^d_h, d)
+    px = rbm.p_x_given_h(hs, W, a)                                            # (2^d_h, d)
     # p(x' | h), (2^d_h, 2^d)
     p_x = torch.prod(torch.where(xs[None] == 1, px[:, None], 1 - px[:, None]), -1)
     q = p_data @ torch.linalg.matrix_power(p_h @ p_x, k)  # the chain after k block-Gibbs steps
@@ -217,8 +217,8 @@ def test_cd_k_gradient_approaches_the_exact_gradient():
     # per-sample variance is at most 1/4, and the difference of two phases at most 2 * 1/4 / n
     gen = torch.Generator().manual_seed(8)
     n = 100_000
-    x = ebm.all_binary_states(d)[torch.multinomial(p_data, n, replacement=True, generator=gen)]
-    dW, da, db, _ = ebm.cd_gradient(x, W, a, b, k=3, generator=gen)
+    x = rbm.all_binary_states(d)[torch.multinomial(p_data, n, replacement=True, generator=gen)]
+    dW, da, db, _ = rbm.cd_gradient(x, W, a, b, k=3, generator=gen)
     got = torch.cat([dW.flatten(), da, db])
     gap = (got - _expected_cd_k(W, a, b, p_data, 3)).abs()
     assert (gap < NUM_SE * math.sqrt(2 * 0.25 / n)).all()
@@ -235,8 +235,8 @@ def test_pcd_chain_stays_in_the_model_distribution():
     chain = torch.bernoulli(torch.full((20_000, W.shape[0]), 0.5, dtype=DTYPE), generator=gen)
     x_data = xs[:1]
     for _ in range(30):  # burn in: the chain forgets its start
-        _, _, _, chain = ebm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
-    _, da, _, chain = ebm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
+        _, _, _, chain = rbm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
+    _, da, _, chain = rbm.cd_gradient(x_data, W, a, b, k=1, chain=chain, generator=gen)
     x_model = p_model.sum(1) @ xs                                   # exact <x>_model
     neg_phase = x_data[0] - da  # = the chain's mean visible state
     se = torch.sqrt(x_model * (1 - x_model) / len(chain))
@@ -245,8 +245,8 @@ def test_pcd_chain_stays_in_the_model_distribution():
 
 
 def _ais_check(W, a, b, *, betas, num_runs, seed):
-    exact = ebm.log_z_exact(W, a, b).item()
-    est = ebm.ais_log_z(W, a, b, betas=betas, num_runs=num_runs,
+    exact = rbm.log_z_exact(W, a, b).item()
+    est = rbm.ais_log_z(W, a, b, betas=betas, num_runs=num_runs,
                         generator=torch.Generator().manual_seed(seed),
                         base_a=torch.zeros_like(a))
     return exact, est
@@ -267,7 +267,7 @@ def test_ais_log_z_agrees_with_exact_small():
     _, crude = _ais_check(W, a, b, betas=2, num_runs=400, seed=11)
     assert crude.se > 3 * est.se
     with pytest.raises(ValueError, match="increase"):
-        ebm.ais_log_z(W, a, b, betas=torch.tensor([0.0, 0.7, 0.5, 1.0], dtype=DTYPE))
+        rbm.ais_log_z(W, a, b, betas=torch.tensor([0.0, 0.7, 0.5, 1.0], dtype=DTYPE))
 
 
 @pytest.mark.slow
@@ -280,8 +280,8 @@ def test_ais_log_z_agrees_with_exact_784_by_20():
     W = 0.05 * torch.randn(d, d_h, generator=gen, dtype=DTYPE)
     a = -1.0 + 0.3 * torch.randn(d, generator=gen, dtype=DTYPE)
     b = 0.1 * torch.randn(d_h, generator=gen, dtype=DTYPE)
-    exact = ebm.log_z_exact(W, a, b).item()
-    est = ebm.ais_log_z(W, a, b, betas=300, num_runs=100, base_a=a.clone(), generator=gen)
+    exact = rbm.log_z_exact(W, a, b).item()
+    est = rbm.ais_log_z(W, a, b, betas=300, num_runs=100, base_a=a.clone(), generator=gen)
     assert abs(est.value - exact) < 3 * est.se + 1e-9
     assert est.se < 0.5
 
@@ -295,14 +295,14 @@ def test_gaussian_rbm_conditionals():
     W = torch.randn(d, d_h, generator=gen, dtype=DTYPE)
     a = torch.randn(d, generator=gen, dtype=DTYPE)
     b = torch.randn(d_h, generator=gen, dtype=DTYPE)
-    hs = ebm.all_binary_states(d_h)
+    hs = rbm.all_binary_states(d_h)
     x = torch.tensor([[0.3]], dtype=DTYPE)
 
     def energy(x, h):  # E = |x - a|^2 / (2 s^2) - b.h - x W h / s^2
         return ((x - a) ** 2).sum(-1) / (2 * sigma**2) - h @ b - ((x @ W) * h).sum(-1) / sigma**2
 
     p_h = torch.softmax(-energy(x.expand(len(hs), 1), hs), 0)  # p(h | x) over the 2^d_h states
-    torch.testing.assert_close(ebm.grbm_p_h_given_x(x, W, b, sigma)[0], p_h @ hs, rtol=0,
+    torch.testing.assert_close(gaussian_rbm.grbm_p_h_given_x(x, W, b, sigma)[0], p_h @ hs, rtol=0,
                                atol=1e-12)
     # p(x | h) is N(a + W h, sigma^2): its log-density differs from -E(x, h) by a constant in x
     h = hs[5:6]
@@ -311,7 +311,7 @@ def test_gaussian_rbm_conditionals():
     diff = log_normal + energy(grid, h.expand(len(grid), d_h))
     torch.testing.assert_close(diff, diff[0].expand_as(diff), rtol=0, atol=1e-12)
     # and grbm_sample_x_given_h draws from it
-    draws = ebm.grbm_sample_x_given_h(h.expand(200_000, d_h), W, a, sigma, generator=gen)
+    draws = gaussian_rbm.grbm_sample_x_given_h(h.expand(200_000, d_h), W, a, sigma, generator=gen)
     mean = (h @ W.T + a)[0, 0].item()
     assert abs(draws.mean().item() - mean) < NUM_SE * sigma / math.sqrt(len(draws))
 
@@ -328,16 +328,16 @@ def test_gaussian_rbm_marginal_is_a_mixture():
         W = torch.randn(d, d_h, generator=gen, dtype=DTYPE)
         a = torch.randn(d, generator=gen, dtype=DTYPE)
         b = torch.randn(d_h, generator=gen, dtype=DTYPE)
-        log_z = ebm.grbm_log_z_exact(W, a, b, sigma).item()
-        mixture = ebm.grbm_marginal(W, a, b, sigma)
+        log_z = gaussian_rbm.grbm_log_z_exact(W, a, b, sigma).item()
+        mixture = gaussian_rbm.grbm_marginal(W, a, b, sigma)
         assert mixture.num_components == 2**d_h
         pts = torch.randn(50, d, generator=gen, dtype=DTYPE) * 2
-        log_p = -ebm.grbm_free_energy(pts, W, a, b, sigma) - log_z
+        log_p = -gaussian_rbm.grbm_free_energy(pts, W, a, b, sigma) - log_z
         np.testing.assert_allclose(log_p.numpy(), mixture.logpdf(pts.numpy()), rtol=0, atol=1e-10)
 
         def density(*xy):
             x = torch.tensor([xy], dtype=DTYPE)
-            return math.exp(-ebm.grbm_free_energy(x, W, a, b, sigma).item() - log_z)
+            return math.exp(-gaussian_rbm.grbm_free_energy(x, W, a, b, sigma).item() - log_z)
 
         lim = [(-12, 12)] * d
         total, err = integrate.nquad(density, lim, opts={"epsabs": 1e-9})
@@ -354,8 +354,8 @@ def test_gaussian_rbm_log_z_is_differentiable_in_sigma():
     a = torch.randn(2, generator=gen, dtype=DTYPE)
     b = torch.randn(3, generator=gen, dtype=DTYPE)
     sigma = torch.tensor(0.4, dtype=DTYPE, requires_grad=True)
-    (grad,) = torch.autograd.grad(ebm.grbm_log_z_exact(W, a, b, sigma), sigma)
+    (grad,) = torch.autograd.grad(gaussian_rbm.grbm_log_z_exact(W, a, b, sigma), sigma)
     eps = 1e-6
-    fd = (ebm.grbm_log_z_exact(W, a, b, 0.4 + eps)
-          - ebm.grbm_log_z_exact(W, a, b, 0.4 - eps)) / (2 * eps)
+    fd = (gaussian_rbm.grbm_log_z_exact(W, a, b, 0.4 + eps)
+          - gaussian_rbm.grbm_log_z_exact(W, a, b, 0.4 - eps)) / (2 * eps)
     assert grad.item() == pytest.approx(fd.item(), rel=1e-6)

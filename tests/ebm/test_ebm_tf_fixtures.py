@@ -9,8 +9,8 @@ stored in ``tests/tf/fixtures/``:
   ``generate_samples`` and ``sample_step`` must give the same images
   (tests/tf/test_ebm_deep_ebm.py);
 - ``ebm_rbm_frameworks.npz``: a small binary RBM, data, persistent chains, the uniforms
-  that seeded ``torch.Generator`` s hand to ``genmod.ebm.cd_gradient`` (replayed), and
-  genmod.ebm's free energies, CD-1 and PCD-2 estimates and one step of SGD with
+  that seeded ``torch.Generator`` s hand to ``genmod.rbm.cd_gradient`` (replayed), and
+  genmod.rbm's free energies, CD-1 and PCD-2 estimates and one step of SGD with
   momentum; the Keras RBM of book/ebm/rbm_mnist_tf.py must reproduce them to float64
   rounding (tests/tf/test_ebm_rbm_frameworks.py).
 
@@ -28,7 +28,7 @@ import pytest
 import torch
 from torch import nn
 
-from genmod.ebm import cd_gradient, free_energy
+from genmod.rbm import cd_gradient, free_energy
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "tf" / "fixtures"
@@ -57,7 +57,7 @@ def deep_ebm_sampler() -> dict[str, np.ndarray]:
 
 
 def rbm_frameworks() -> dict[str, np.ndarray]:
-    """Weights, data, replayed uniforms, and genmod.ebm's results on them (float64)."""
+    """Weights, data, replayed uniforms, and genmod.rbm's results on them (float64)."""
     gen = torch.Generator().manual_seed(0)
     dt = torch.float64
     W = 0.3 * torch.randn(D, D_H, generator=gen, dtype=dt)

@@ -47,8 +47,9 @@ def test_pick_follows_the_scale(monkeypatch):
 # ---------------------------------------------------------------------------
 
 FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras")
-IMPORTS_PYTORCH = {"genmod.torchutils", "genmod.gan", "genmod.vae", "genmod.ebm", "genmod.langevin",
-                   "genmod.diffusion", "genmod.ising_rbm"}
+IMPORTS_PYTORCH = {"genmod.torchutils", "genmod.gan", "genmod.vae", "genmod.rbm",
+                   "genmod.gaussian_rbm", "genmod.langevin", "genmod.diffusion",
+                   "genmod.ising_rbm"}
 IMPORTS_TENSORFLOW = {"genmod.tfutils"}
 
 

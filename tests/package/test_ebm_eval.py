@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from genmod.data import binarize
-from genmod.ebm import free_energy, log_z_exact
+from genmod.rbm import free_energy, log_z_exact
 from genmod.ebm_eval import auc_lower, rbm_log_likelihood, smooth
 
 

@@ -57,9 +57,10 @@ def _correlated_runs(reps, L=8, T=I.T_C, chains=20, sweeps=100, burn_in=1000, se
 
 
 @pytest.mark.slow
-def test_error_bars_cover_the_exact_value_at_the_stated_rate():
-    """The jackknife errors of <E>/N and C, from correlated samples, cover the exact values at the
-    stated rate.
+def test_error_bars_cover_the_exact_value_within_the_binomial_interval_of_the_stated_rate():
+    """The jackknife errors of <E>/N and C, from correlated samples, cover the exact values within
+    the binomial 99.9% interval of the stated rate (measured 58 % and 61 % for |z| < 1 against
+    0.67: the test rules out gross failures, not error bars 4-21 % too narrow; ising.md says so).
 
     With 20 blocks the error is itself estimated from 20 numbers, so |z| < 1 and |z| < 2 have the
     probabilities of Student's t with 19 degrees of freedom (0.67 and 0.94), checked within the

@@ -6,7 +6,7 @@ state
   of the 3 x 3 and 4 x 4 tori (enumeration), and its Gibbs samples, drawn by the notebook's own
   sample_rbms, reproduce Kaufman's energy and specific heat of the 8 x 8 torus;
 - the flip-symmetric parametrisation (eq. physics-rbm-flip-symmetric), in closed form;
-- the batched functions equal genmod.ebm's for one temperature (same draws from the same generator);
+- the notebook's batch of RBMs (genmod.rbm, one per temperature) equals one RBM per temperature;
 - the lattice symmetries used as data augmentation leave every energy unchanged;
 - the notebook's PCD training moves the energy of the samples towards the data's;
 - the committed checkpoint loads and reproduces its recorded energies (fixed seed).
@@ -22,20 +22,16 @@ import pytest
 import torch
 
 import genmod
-from genmod import ebm, ising
-from genmod.ebm import bernoulli
+from genmod import ising
 from genmod.ising_rbm import (
     exact_ising_rbm,
-    free_energy,
-    gibbs_step,
-    p_h_given_v,
-    p_v_given_h,
     random_symmetry,
     spins_to_visible,
     symmetric_biases,
     torus_bonds,
     visible_to_spins,
 )
+from genmod.rbm import bernoulli, free_energy, gibbs_step
 from notebook_code import notebook_config, notebook_functions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,11 +69,11 @@ def nb():
 @pytest.mark.parametrize("L", [3, 4])
 @pytest.mark.parametrize("T", [1.2, ising.T_C, 2.7, 5.0])
 def test_exact_rbm_free_energy_is_the_ising_energy_by_enumeration(L, T):
-    """F(x) = E(s)/T + offset on all 2^(L^2) states (eq. physics-rbm-exact-ising), with genmod.ebm's
+    """F(x) = E(s)/T + offset on all 2^(L^2) states (eq. physics-rbm-exact-ising), with genmod.rbm's
     free energy."""
     W, a, b, offset = exact_ising_rbm(L, T, J=1.3)
     states = ising.all_spin_states(L)
-    F = ebm.free_energy(spins_to_visible(states, dtype=torch.float64), W, a, b).numpy()
+    F = free_energy(spins_to_visible(states, dtype=torch.float64), W, a, b).numpy()
     beta_E = ising.energy(states, J=1.3) / T
     np.testing.assert_allclose(F - beta_E, offset, rtol=0, atol=1e-10)
     # and so the normalised distribution is Boltzmann's: log Z_RBM = log Z_Ising - offset
@@ -152,25 +148,24 @@ def test_flip_symmetric_biases_closed_form():
 
 
 def test_batched_functions_equal_genmod_ebm():
-    g = torch.Generator().manual_seed(1)
-    W, a, b = (
-        torch.randn(7, 4, generator=g),
-        torch.randn(7, generator=g),
-        torch.randn(4, generator=g),
-    )
-    x = (torch.rand(10, 7, generator=g) < 0.5).float()
-    torch.testing.assert_close(
-        free_energy(x[None], W[None], a[None], b[None])[0], ebm.free_energy(x, W, a, b)
-    )
-    torch.testing.assert_close(p_h_given_v(x[None], W[None], b[None])[0], ebm.p_h_given_x(x, W, b))
-    h = (torch.rand(10, 4, generator=g) < 0.5).float()
-    torch.testing.assert_close(p_v_given_h(h[None], W[None], a[None])[0], ebm.p_x_given_h(h, W, a))
+    """The notebook's batch of RBMs, one per temperature on axis 0 (genmod.rbm, W (n_T, d, d_h)):
+    the exact Ising RBMs of three temperatures, stacked, give each temperature's free energies,
+    and a batch of one draws the same Gibbs states as the unbatched RBM from the same generator.
+    (genmod.rbm's batch axes in general: tests/package/test_rbm.py.)"""
+    temperatures = (1.5, ising.T_C, 3.0)
+    params = [exact_ising_rbm(3, t)[:3] for t in temperatures]
+    W, a, b = (torch.stack(p) for p in zip(*params))                    # (3, 9, 18), ...
+    states = spins_to_visible(ising.all_spin_states(3), dtype=torch.float64)       # (512, 9)
+    batched = free_energy(states.expand(3, -1, -1), W, a, b)
+    for k, (W_k, a_k, b_k) in enumerate(params):
+        torch.testing.assert_close(batched[k], free_energy(states, W_k, a_k, b_k))
     g1, g2 = torch.Generator().manual_seed(2), torch.Generator().manual_seed(2)
-    ours = gibbs_step(x[None], W[None], a[None], b[None], generator=g1)[0]
-    theirs = ebm.gibbs_step(x, W, a, b, generator=g2)[0]
-    assert torch.equal(ours, theirs)
-    with pytest.raises(ValueError, match="n_T"):
-        free_energy(x, W[None], a[None], b[None])
+    x = states[::7]
+    ours, h_ours = gibbs_step(x[None], W[:1], a[:1], b[:1], generator=g1)
+    theirs, h_theirs = gibbs_step(x, *params[0], generator=g2)
+    assert torch.equal(ours[0], theirs) and torch.equal(h_ours[0], h_theirs)
+    with pytest.raises(ValueError, match="need x"):
+        free_energy(states[:, :8], W, a, b)
 
 
 def test_spins_and_visible_units():
@@ -291,11 +286,11 @@ def test_antiferromagnet_by_a_sublattice_flip():
     a2[B] = -a[B]
     w = W.max().item()
     states = ising.all_spin_states(L)
-    F = ebm.free_energy(spins_to_visible(states, dtype=torch.float64), W2, a2, b2).numpy()
+    F = free_energy(spins_to_visible(states, dtype=torch.float64), W2, a2, b2).numpy()
     E_afm = -ising.energy(states, J=1.0) * abs(J)                     # E_J = -E_{|J|} for J < 0
     np.testing.assert_allclose(F - E_afm / T, offset - 2 * w * int(B.sum()), rtol=0, atol=1e-10)
     # the ferromagnet's RBM does not describe the antiferromagnet
-    F_ferro = ebm.free_energy(spins_to_visible(states, dtype=torch.float64), W, a, b).numpy()
+    F_ferro = free_energy(spins_to_visible(states, dtype=torch.float64), W, a, b).numpy()
     assert np.ptp(F_ferro - E_afm / T) > 1.0
 
 
@@ -306,5 +301,5 @@ def test_magnetic_field_enters_the_visible_biases():
     W, a, b, offset = exact_ising_rbm(L, T)
     states = ising.all_spin_states(L)
     E_H = ising.energy(states) - H * states.reshape(len(states), -1).sum(1)
-    F = ebm.free_energy(spins_to_visible(states, dtype=torch.float64), W, a + 2 * H / T, b).numpy()
+    F = free_energy(spins_to_visible(states, dtype=torch.float64), W, a + 2 * H / T, b).numpy()
     np.testing.assert_allclose(F - E_H / T, offset - L * L * H / T, rtol=0, atol=1e-10)

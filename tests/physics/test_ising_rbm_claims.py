@@ -23,8 +23,8 @@ import torch
 
 import genmod
 from genmod import ising
-from genmod.ebm import bernoulli
-from genmod.ising_rbm import gibbs_step, visible_to_spins
+from genmod.ising_rbm import visible_to_spins
+from genmod.rbm import bernoulli, gibbs_step
 from notebook_code import notebook_config, notebook_functions
 
 ROOT = Path(__file__).resolve().parents[2]

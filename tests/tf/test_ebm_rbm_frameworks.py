@@ -1,11 +1,11 @@
-r"""The Keras RBM of book/ebm/rbm_mnist_tf.py against genmod.ebm (PyTorch), from the same weights
+r"""The Keras RBM of book/ebm/rbm_mnist_tf.py against genmod.rbm (PyTorch), from the same weights
 and random bits.
 
 Every Bernoulli draw of both is written as ``u < p`` with explicit uniforms
-(``genmod.ebm.bernoulli`` draws them with ``torch.rand``), so the uniforms a seeded
-``torch.Generator`` hands to ``genmod.ebm.cd_gradient`` can be replayed here and fed to the
+(``genmod.rbm.bernoulli`` draws them with ``torch.rand``), so the uniforms a seeded
+``torch.Generator`` hands to ``genmod.rbm.cd_gradient`` can be replayed here and fed to the
 notebook's ``RBM``. The fixture ``tests/tf/fixtures/ebm_rbm_frameworks.npz`` holds them with
-genmod.ebm's results, written and checked against a fresh computation by
+genmod.rbm's results, written and checked against a fresh computation by
 tests/ebm/test_ebm_tf_fixtures.py. The free energy (eq. ``ebm-rbm-free-energy``), the Gibbs
 states (eq. ``ebm-gibbs``), the CD-1 and PCD-2 estimates of the learning rule (eqs.
 ``ebm-rbm-learning-rule``, ``ebm-cd``, ``ebm-pcd``) and one training step of

@@ -1,17 +1,28 @@
-r"""Restricted Boltzmann machines in PyTorch: energies, conditionals, Gibbs sampling, CD-k, exact
-log Z, AIS.
+r"""The binary restricted Boltzmann machine in PyTorch: energies, conditionals, Gibbs sampling,
+CD-k, exact log Z, AIS.
 
 The equations are in ``book/ebm/theory.md`` (labels in the docstrings). Notation
-(``book/notation.md``): visible units :math:`\x \in \{0, 1\}^d` (real for the
-Gaussian-binary RBM), hidden units :math:`\h \in \{0, 1\}^{d_h}`, weights
-:math:`W` of shape ``(d, d_h)``, visible biases :math:`a` ``(d,)``, hidden biases
-:math:`b` ``(d_h,)``. Batches sit on axis 0. Energies, free energies, log Z and
-log-likelihoods are in nats. Every sampler takes a ``torch.Generator``.
+(``book/notation.md``): visible units :math:`\x \in \{0, 1\}^d`, hidden units
+:math:`\h \in \{0, 1\}^{d_h}`, weights :math:`W` of shape ``(d, d_h)``, visible biases
+:math:`\mathbf{a}` ``(d,)``, hidden biases :math:`\mathbf{b}` ``(d_h,)``. Energies, free
+energies, :math:`\log Z` and log-likelihoods are in nats. Every sampler takes a
+``torch.Generator``.
+
+**Shapes.** One RBM has ``W`` ``(d, d_h)``, ``a`` ``(d,)``, ``b`` ``(d_h,)``, and its states
+are batches on the second-to-last axis: visible ``x`` ``(N, d)``, hidden ``h`` ``(N, d_h)``.
+Every function also takes a *batch of RBMs* of the same size on leading axes that broadcast:
+``W`` ``(..., d, d_h)``, ``a`` ``(..., d)``, ``b`` ``(..., d_h)``, ``x`` ``(..., N, d)``,
+``h`` ``(..., N, d_h)``. The physics part stacks one RBM per temperature on axis 0
+(``W`` ``(n_T, d, d_h)``, ``x`` ``(n_T, N, d)``), so that one batched matrix product updates
+all temperatures at once; for each temperature the results equal those of the unbatched RBM
+(``tests/package/test_rbm.py`` checks it). :func:`log_z_exact` loops over the batch;
+:func:`ais_log_z` takes one RBM.
 
 The notebooks write their training loops out; they share from here what the tests
 check against exact enumeration: the free energy, the conditionals, one block-Gibbs
 step, the CD-k / PCD gradient, log Z by summing over the hidden layer, and
-annealed importance sampling.
+annealed importance sampling. The Gaussian-binary RBM is in :mod:`genmod.gaussian_rbm`,
+the Ising-specific RBMs of the physics part in :mod:`genmod.ising_rbm`.
 
 Importing this module imports ``torch`` (never ``tensorflow``); ``genmod/__init__.py``
 does not import it.
@@ -29,19 +40,50 @@ import torch.nn.functional as F
 from genmod.stats import Estimate
 
 __all__ = [
-    "bernoulli", "energy", "free_energy", "p_h_given_x", "p_x_given_h", "gibbs_step", "cd_gradient",
-    "all_binary_states", "log_z_exact", "log_likelihood", "AISEstimate", "ais_schedule",
-           "ais_log_z",
-    "grbm_free_energy", "grbm_p_h_given_x", "grbm_sample_x_given_h", "grbm_log_mixture_weights",
-           "grbm_log_z_exact",
-    "grbm_marginal",
+    "check_parameters", "bernoulli", "energy", "free_energy", "p_h_given_x", "p_x_given_h",
+    "gibbs_step", "cd_gradient", "all_binary_states", "log_z_exact", "log_likelihood",
+    "AISEstimate", "ais_schedule", "ais_log_z",
 ]
 
 
-def _check(W, a, b):
-    if W.dim() != 2 or a.shape != (W.shape[0],) or b.shape != (W.shape[1],):
-        raise ValueError(f"need W (d, d_h), a (d,), b (d_h,); got W {tuple(W.shape)}, a "
-                         f"{tuple(a.shape)}, b {tuple(b.shape)}")
+def check_parameters(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> None:
+    r"""Check the shapes of an RBM or of a batch of RBMs.
+
+    Args:
+        W: weights ``(..., d, d_h)``.
+        a: visible biases ``(..., d)``.
+        b: hidden biases ``(..., d_h)``.
+
+    Raises:
+        ValueError: if ``W`` has fewer than two axes, the last axes of ``a`` and ``b`` are
+            not ``d`` and ``d_h``, or the leading (batch) axes do not broadcast.
+    """
+    ok = W.dim() >= 2 and a.dim() >= 1 and b.dim() >= 1
+    ok = ok and a.shape[-1] == W.shape[-2] and b.shape[-1] == W.shape[-1]
+    if ok:
+        try:
+            torch.broadcast_shapes(W.shape[:-2], a.shape[:-1], b.shape[:-1])
+        except RuntimeError:
+            ok = False
+    if not ok:
+        raise ValueError(f"need W (..., d, d_h), a (..., d), b (..., d_h) with batch axes that "
+                         f"broadcast; got W {tuple(W.shape)}, a {tuple(a.shape)}, "
+                         f"b {tuple(b.shape)}")
+
+
+def _check_units(x: torch.Tensor, size: int, name: str) -> None:
+    if x.dim() < 2 or x.shape[-1] != size:
+        raise ValueError(f"need {name} (..., N, {size}), got {tuple(x.shape)}")
+
+
+def _dot(x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_i x_i a_i` over the last axis: ``x`` ``(..., N, d)``, ``a`` ``(..., d)``,
+    result ``(..., N)``. One RBM's ``a`` ``(d,)`` takes a matrix-vector product and a batch's
+    an elementwise product and sum: the operations of the two RBM modules this one replaces,
+    so that the numbers of the committed runs stay the same bit for bit."""
+    if a.dim() == 1:
+        return x @ a
+    return (x * a[..., None, :]).sum(-1)
 
 
 def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -59,7 +101,7 @@ def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> t
         generator: ``torch.Generator`` on ``p``'s device (the global one if ``None``).
 
     Returns:
-        A tensor like ``p`` with values in {0, 1}.
+        A tensor like ``p`` (shape, dtype, device) with values in {0, 1}.
     """
     u = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device)
     return (u < p).to(p.dtype)
@@ -67,71 +109,102 @@ def bernoulli(p: torch.Tensor, *, generator: torch.Generator | None = None) -> t
 
 def energy(x: torch.Tensor, h: torch.Tensor, W: torch.Tensor, a: torch.Tensor,
            b: torch.Tensor) -> torch.Tensor:
-    r"""The binary RBM's energy :math:`E(\x, \h) = -a^\top \x - b^\top \h - \x^\top W \h` (eq.
-    ``ebm-rbm-energy``).
+    r"""The binary RBM's energy :math:`E(\x, \h) = -\mathbf{a}^\top \x - \mathbf{b}^\top \h -
+    \x^\top W \h` (eq. ``ebm-rbm-energy``).
 
     Args:
-        x: visible states, shape ``(N, d)``, values in {0, 1} (float).
-        h: hidden states, shape ``(N, d_h)``, values in {0, 1} (float).
-        W, a, b: the parameters, shapes ``(d, d_h)``, ``(d,)``, ``(d_h,)``.
+        x: visible states, shape ``(..., N, d)``, values in {0, 1} (float).
+        h: hidden states, shape ``(..., N, d_h)``, values in {0, 1} (float).
+        W, a, b: the parameters, shapes ``(..., d, d_h)``, ``(..., d)``, ``(..., d_h)``.
 
     Returns:
-        Energies, shape ``(N,)``, in nats (units of :math:`k_B T` at :math:`T = 1`).
+        Energies, shape ``(..., N)``, in nats (units of :math:`k_B T` at :math:`T = 1`).
+
+    Raises:
+        ValueError: if the shapes do not agree.
     """
-    _check(W, a, b)
-    return -(x @ a) - (h @ b) - ((x @ W) * h).sum(-1)
+    check_parameters(W, a, b)
+    _check_units(x, W.shape[-2], "x")
+    _check_units(h, W.shape[-1], "h")
+    return -_dot(x, a) - _dot(h, b) - ((x @ W) * h).sum(-1)
 
 
 def free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    r"""The free energy :math:`F(\x) = -a^\top \x - \sum_j \operatorname{softplus}(b_j + (\x^\top
-    W)_j)`.
+    r"""The free energy :math:`F(\x) = -\mathbf{a}^\top \x - \sum_j \operatorname{softplus}(b_j +
+    (\x^\top W)_j)`.
 
     :math:`F(\x) = -\log \sum_\h e^{-E(\x, \h)}` in closed form (eqs. ``ebm-free-energy``,
     ``ebm-rbm-free-energy``), so :math:`p(\x) = e^{-F(\x)} / Z`.
 
     Args:
-        x: visible states, shape ``(N, d)``, float (binary for a binary RBM; any
+        x: visible states, shape ``(..., N, d)``, float (binary for a binary RBM; any
             real value is accepted, as AIS and the tests need).
-        W, a, b: the parameters.
+        W, a, b: the parameters, shapes ``(..., d, d_h)``, ``(..., d)``, ``(..., d_h)``.
 
     Returns:
-        Shape ``(N,)``, in nats.
+        Shape ``(..., N)``, in nats.
+
+    Raises:
+        ValueError: if the shapes do not agree.
     """
-    _check(W, a, b)
-    return -(x @ a) - F.softplus(x @ W + b).sum(-1)
+    check_parameters(W, a, b)
+    _check_units(x, W.shape[-2], "x")
+    return -_dot(x, a) - F.softplus(x @ W + b[..., None, :]).sum(-1)
 
 
 def p_h_given_x(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij})` (eq.
-    ``ebm-rbm-hidden-conditional``), shape ``(N, d_h)``.
+    ``ebm-rbm-hidden-conditional``).
+
+    Args:
+        x: visible states ``(..., N, d)``, float.
+        W, b: weights ``(..., d, d_h)`` and hidden biases ``(..., d_h)``.
+
+    Returns:
+        Probabilities, shape ``(..., N, d_h)``, dtype of ``x``.
     """
-    return torch.sigmoid(x @ W + b)
+    return torch.sigmoid(x @ W + b[..., None, :])
 
 
 def p_x_given_h(h: torch.Tensor, W: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     r""":math:`p(x_i = 1 \mid \h) = \sigmoid(a_i + \sum_j w_{ij} h_j)` (eq.
-    ``ebm-rbm-visible-conditional``), shape ``(N, d)``.
+    ``ebm-rbm-visible-conditional``).
+
+    Args:
+        h: hidden states ``(..., N, d_h)``, float.
+        W, a: weights ``(..., d, d_h)`` and visible biases ``(..., d)``.
+
+    Returns:
+        Probabilities, shape ``(..., N, d)``, dtype of ``h``.
     """
-    return torch.sigmoid(h @ W.T + a)
+    return torch.sigmoid(h @ W.transpose(-1, -2) + a[..., None, :])
 
 
 def gibbs_step(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
-               generator: torch.Generator | None = None):
+               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""One block-Gibbs step :math:`\x \to \h \sim p(\h \mid \x) \to \x' \sim p(\x \mid \h)` (eq.
     ``ebm-gibbs``).
 
+    The draws are :func:`bernoulli`'s: the uniforms of the hidden layer first (shape
+    ``(..., N, d_h)``), then those of the visible layer (``(..., N, d)``).
+
     Args:
-        x: current visible states, shape ``(N, d)``, values in {0, 1}.
-        W, a, b: the parameters.
+        x: current visible states, shape ``(..., N, d)``, values in {0, 1} (float).
+        W, a, b: the parameters, shapes ``(..., d, d_h)``, ``(..., d)``, ``(..., d_h)``.
         generator: ``torch.Generator`` on the parameters' device (global one if ``None``).
 
     Returns:
-        ``(x_new, h, p_x)``: the new visible states ``(N, d)``, the hidden states
-        drawn on the way ``(N, d_h)``, and :math:`p(x_i = 1 \mid \h)` ``(N, d)``.
+        ``(x_new, h)``: the new visible states ``(..., N, d)`` and the hidden states drawn
+        on the way ``(..., N, d_h)``. The visible probabilities :math:`p(x_i = 1 \mid \h)`
+        of the step are ``p_x_given_h(h, W, a)`` (no draw: the same numbers).
+
+    Raises:
+        ValueError: if the shapes do not agree.
     """
-    h = bernoulli(p_h_given_x(x, W, b), generator=generator)       # uniforms (N, d_h) first
-    p_x = p_x_given_h(h, W, a)
-    return bernoulli(p_x, generator=generator), h, p_x              # then uniforms (N, d)
+    check_parameters(W, a, b)
+    _check_units(x, W.shape[-2], "x")
+    h = bernoulli(p_h_given_x(x, W, b), generator=generator)        # uniforms (..., N, d_h)
+    return bernoulli(p_x_given_h(h, W, a), generator=generator), h   # then uniforms (..., N, d)
 
 
 def cd_gradient(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, k: int = 1,
@@ -141,8 +214,9 @@ def cd_gradient(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tens
     .. math::
         \Delta W = \langle \x\, p(\h \mid \x)^\top \rangle_{\mathrm{data}}
                  - \langle \tilde\x\, p(\h \mid \tilde\x)^\top \rangle_{\mathrm{chain}},
-        \quad \Delta a = \langle \x \rangle - \langle \tilde\x \rangle,
-        \quad \Delta b = \langle p(\h \mid \x) \rangle - \langle p(\h \mid \tilde\x) \rangle,
+        \quad \Delta \mathbf{a} = \langle \x \rangle - \langle \tilde\x \rangle,
+        \quad \Delta \mathbf{b} = \langle p(\h \mid \x) \rangle - \langle p(\h \mid \tilde\x)
+        \rangle,
 
     the learning rule ``ebm-rbm-learning-rule`` with the model expectation replaced
     by the chain's states :math:`\tilde\x` after ``k`` block-Gibbs steps
@@ -152,38 +226,50 @@ def cd_gradient(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tens
     variance, same expectation). It is an *ascent* direction: add ``lr`` times it.
 
     Args:
-        x: a minibatch of data, shape ``(B, d)``, values in {0, 1}.
-        W, a, b: the parameters (not modified).
+        x: a minibatch of data, shape ``(..., B, d)``, values in {0, 1}.
+        W, a, b: the parameters (not modified), shapes ``(..., d, d_h)``, ``(..., d)``,
+            ``(..., d_h)``.
         k: Gibbs steps per update, >= 1.
-        chain: persistent chain states ``(C, d)`` for PCD; ``None`` for CD-k.
+        chain: persistent chain states ``(..., C, d)`` for PCD; ``None`` for CD-k.
         generator: ``torch.Generator`` for the Gibbs steps.
 
     Returns:
-        ``(dW, da, db, chain)``: gradient estimates with the shapes of ``W, a, b``,
-        and the chain's states after the ``k`` steps (pass them back for PCD).
+        ``(dW, da, db, chain)``: gradient estimates of shapes ``(..., d, d_h)``, ``(..., d)``,
+        ``(..., d_h)`` (the batch axes of the data and the parameters broadcast), and the
+        chain's states after the ``k`` steps (pass them back for PCD).
 
     Raises:
         ValueError: if ``k < 1`` or the shapes do not agree.
     """
-    _check(W, a, b)
+    check_parameters(W, a, b)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     ph_data = p_h_given_x(x, W, b)                                  # positive phase, (B, d_h)
     x_model = x if chain is None else chain
     for _ in range(k):
-        x_model, _, _ = gibbs_step(x_model, W, a, b, generator=generator)
+        x_model, _ = gibbs_step(x_model, W, a, b, generator=generator)
     ph_model = p_h_given_x(x_model, W, b)                           # negative phase, (C, d_h)
-    dW = x.T @ ph_data / len(x) - x_model.T @ ph_model / len(x_model)  # <x h>_data - <x h>_model
-    da = x.mean(0) - x_model.mean(0)
-    db = ph_data.mean(0) - ph_model.mean(0)
+    # <x h>_data - <x h>_model
+    dW = (x.transpose(-1, -2) @ ph_data / x.shape[-2]
+          - x_model.transpose(-1, -2) @ ph_model / x_model.shape[-2])
+    da = x.mean(-2) - x_model.mean(-2)
+    db = ph_data.mean(-2) - ph_model.mean(-2)
     return dW, da, db, x_model
 
 
 def all_binary_states(n: int, *, dtype=torch.float64, device=None) -> torch.Tensor:
     r"""All :math:`2^n` binary vectors of length ``n``, shape ``(2^n, n)``, in lexicographic order.
 
+    Args:
+        n: the length, 0 <= n <= 24.
+        dtype, device: of the result.
+
+    Returns:
+        A tensor of 0s and 1s; row :math:`r` is the binary expansion of :math:`r`, most
+        significant bit first.
+
     Raises:
-        ValueError: if ``n > 24`` (the array would not fit in memory comfortably).
+        ValueError: if ``n`` is not in 0..24 (the array would not fit in memory comfortably).
     """
     if not 0 <= n <= 24:
         raise ValueError(f"enumerating 2^{n} states is not sensible; n must be in 0..24")
@@ -191,32 +277,8 @@ def all_binary_states(n: int, *, dtype=torch.float64, device=None) -> torch.Tens
                         device=device).reshape(2**n, n)
 
 
-def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
-                chunk: int = 1 << 14) -> torch.Tensor:
-    r"""The exact :math:`\log Z` of a binary RBM by summing over its hidden layer (eq.
-    ``ebm-log-z-exact``).
-
-    .. math::
-        \log Z = \log \sum_{\h} e^{b^\top \h} \prod_i \left(1 + e^{a_i + (W\h)_i}\right),
-
-    a sum of :math:`2^{d_h}` terms, done in chunks with ``logsumexp``. Feasible for
-    :math:`d_h \le 24` (:math:`2^{20}` states take seconds on a CPU).
-
-    Args:
-        W, a, b: the parameters; float64 recommended.
-        chunk: hidden states per chunk (memory: ``chunk * d`` numbers).
-
-    Returns:
-        A 0-dimensional tensor, in nats.
-
-    Raises:
-        ValueError: if :math:`d_h > 24`.
-    """
-    _check(W, a, b)
+def _log_z_one(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, chunk: int) -> torch.Tensor:
     d_h = W.shape[1]
-    if d_h > 24:
-        raise ValueError(f"exact log Z sums over 2^d_h hidden states; d_h = {d_h} is too many (use "
-                         "ais_log_z)")
     parts = []
     bits = torch.arange(d_h, device=W.device)
     for start in range(0, 2**d_h, chunk):
@@ -226,9 +288,59 @@ def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
     return torch.logsumexp(torch.stack(parts), dim=0)
 
 
+def log_z_exact(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
+                chunk: int = 1 << 14) -> torch.Tensor:
+    r"""The exact :math:`\log Z` of a binary RBM by summing over its hidden layer (eq.
+    ``ebm-log-z-exact``).
+
+    .. math::
+        \log Z = \log \sum_{\h} e^{\mathbf{b}^\top \h} \prod_i \left(1 + e^{a_i + (W\h)_i}\right),
+
+    a sum of :math:`2^{d_h}` terms, done in chunks with ``logsumexp``. Feasible for
+    :math:`d_h \le 24` (:math:`2^{20}` states take seconds on a CPU). A batch of RBMs is
+    summed one RBM after the other.
+
+    Args:
+        W, a, b: the parameters, shapes ``(..., d, d_h)``, ``(..., d)``, ``(..., d_h)``;
+            float64 recommended.
+        chunk: hidden states per chunk (memory: ``chunk * d`` numbers).
+
+    Returns:
+        A tensor of the broadcast batch shape ``(...)`` (0-dimensional for one RBM), in nats;
+        differentiable in the parameters.
+
+    Raises:
+        ValueError: if :math:`d_h > 24` or the shapes do not agree.
+    """
+    check_parameters(W, a, b)
+    d_h = W.shape[-1]
+    if d_h > 24:
+        raise ValueError(f"exact log Z sums over 2^d_h hidden states; d_h = {d_h} is too many (use "
+                         "ais_log_z)")
+    if W.dim() == 2 and a.dim() == 1 and b.dim() == 1:
+        return _log_z_one(W, a, b, chunk)
+    batch = torch.broadcast_shapes(W.shape[:-2], a.shape[:-1], b.shape[:-1])
+    Ws = W.expand(*batch, *W.shape[-2:]).reshape(-1, *W.shape[-2:])
+    As = a.expand(*batch, a.shape[-1]).reshape(-1, a.shape[-1])
+    Bs = b.expand(*batch, d_h).reshape(-1, d_h)
+    return torch.stack([_log_z_one(*p, chunk) for p in zip(Ws, As, Bs)]).reshape(batch)
+
+
 def log_likelihood(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
                    log_z) -> torch.Tensor:
-    r""":math:`\log p(\x) = -F(\x) - \log Z` per data point, shape ``(N,)``, in nats."""
+    r""":math:`\log p(\x) = -F(\x) - \log Z` per data point, in nats.
+
+    Args:
+        x: visible states ``(..., N, d)``.
+        W, a, b: the parameters, shapes ``(..., d, d_h)``, ``(..., d)``, ``(..., d_h)``.
+        log_z: :math:`\log Z`, a float or a tensor of the batch shape ``(...)``
+            (:func:`log_z_exact`, or the ``value`` of :func:`ais_log_z`).
+
+    Returns:
+        Shape ``(..., N)``, in nats.
+    """
+    if torch.is_tensor(log_z) and log_z.dim() > 0:
+        log_z = log_z[..., None]
     return -free_energy(x, W, a, b) - log_z
 
 
@@ -311,7 +423,8 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
     log-likelihoods computed with it are biased high.
 
     Args:
-        W, a, b: the RBM's parameters; float64 recommended.
+        W, a, b: one RBM's parameters, shapes ``(d, d_h)``, ``(d,)``, ``(d_h,)``; float64
+            recommended.
         betas: the schedule, an increasing tensor from 0 to 1, or the number of
             temperatures for a uniform schedule (S&M: 14,500 for MNIST).
         num_runs: R >= 2 independent runs (S&M: 100).
@@ -323,10 +436,13 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
         An :class:`AISEstimate`.
 
     Raises:
-        ValueError: on a schedule that does not run from 0 to 1 increasingly, or
-            ``num_runs < 2``.
+        ValueError: on a schedule that does not run from 0 to 1 increasingly,
+            ``num_runs < 2``, or parameters of a batch of RBMs.
     """
-    _check(W, a, b)
+    check_parameters(W, a, b)
+    if W.dim() != 2 or a.dim() != 1 or b.dim() != 1:
+        raise ValueError(f"ais_log_z takes one RBM, W (d, d_h); got W {tuple(W.shape)} (loop over "
+                         "a batch)")
     if isinstance(betas, int):
         betas = torch.linspace(0.0, 1.0, betas, dtype=W.dtype, device=W.device)
     betas = betas.to(dtype=W.dtype, device=W.device)
@@ -355,118 +471,3 @@ def ais_log_z(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *,
     std_error = float(w_rel.std(unbiased=True) / (math.sqrt(num_runs) * w_rel.mean()))
     return AISEstimate(float(log_z_a + log_mean_w), std_error, int(len(betas)), int(num_runs),
                        log_w)
-
-
-# ---------------------------------------------------------------------------
-# The Gaussian-binary RBM with one shared visible standard deviation sigma
-# ---------------------------------------------------------------------------
-
-def grbm_free_energy(x: torch.Tensor, W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
-                     sigma: float) -> torch.Tensor:
-    r"""Free energy of the Gaussian-binary RBM (eq. ``ebm-grbm-energy``).
-
-    With :math:`E(\x, \h) = \frac{\lVert \x - a \rVert^2}{2\sigma^2} - b^\top \h - \frac{\x^\top W
-    \h}{\sigma^2}`,
-
-    .. math::
-        F(\x) = \frac{\lVert \x - a \rVert^2}{2\sigma^2}
-              - \sum_j \operatorname{softplus}\!\left(b_j + (\x^\top W)_j / \sigma^2\right).
-
-    Args:
-        x: real visible vectors, shape ``(N, d)`` (data units).
-        W, a, b: the parameters; ``a`` in data units.
-        sigma: the shared visible standard deviation, > 0 (data units).
-
-    Returns:
-        Shape ``(N,)``, in nats.
-    """
-    _check(W, a, b)
-    return ((x - a) ** 2).sum(-1) / (2 * sigma**2) - F.softplus(x @ W / sigma**2 + b).sum(-1)
-
-
-def grbm_p_h_given_x(x, W, b, sigma: float) -> torch.Tensor:
-    r""":math:`p(h_j = 1 \mid \x) = \sigmoid(b_j + \sum_i x_i w_{ij} / \sigma^2)` (eq.
-    ``ebm-grbm-conditionals``), ``(N, d_h)``.
-    """
-    return torch.sigmoid(x @ W / sigma**2 + b)
-
-
-def grbm_sample_x_given_h(h, W, a, sigma: float, *,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Draw :math:`\x \sim \N(a + W\h, \sigma^2 \I)` (eq. ``ebm-grbm-conditionals``), shape ``(N,
-    d)``.
-    """
-    mean = h @ W.T + a
-    return mean + sigma * torch.randn(mean.shape, dtype=mean.dtype, device=mean.device,
-                                      generator=generator)
-
-
-def grbm_log_mixture_weights(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
-                             sigma) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""The unnormalised log weights of the Gaussian-binary RBM's mixture, for every hidden state.
-
-    .. math::
-        \log \tilde\pi_\h = b^\top \h + \frac{\lVert a + W\h \rVert^2 - \lVert a
-        \rVert^2}{2\sigma^2}
-                         = b^\top \h + \frac{2 a^\top W \h + \h^\top W^\top W \h}{2\sigma^2}
-
-    (eq. ``ebm-grbm-marginal``; the component of :math:`\h` is :math:`\N(a + W\h, \sigma^2\I)`).
-    The second form needs arrays of shape ``(2^d_h, d_h)`` only, never ``(2^d_h, d)``.
-
-    Args:
-        W, a, b: the parameters, shapes ``(d, d_h)``, ``(d,)``, ``(d_h,)``.
-        sigma: the shared visible standard deviation, > 0 (a float or a 0-d tensor).
-
-    Returns:
-        ``(states, log_weights)``: all hidden states ``(2^d_h, d_h)`` in the order of
-        :func:`all_binary_states`, and :math:`\log \tilde\pi_\h` ``(2^d_h,)``, in nats;
-        ``torch.softmax(log_weights, 0)`` are the mixture weights.
-    """
-    _check(W, a, b)
-    h = all_binary_states(W.shape[1], dtype=W.dtype, device=W.device)       # (2^d_h, d_h)
-    quadratic = 2 * h @ (W.T @ a) + ((h @ (W.T @ W)) * h).sum(-1)
-    return h, h @ b + quadratic / (2 * sigma**2)
-
-
-def grbm_log_z_exact(W, a, b, sigma) -> torch.Tensor:
-    r""":math:`\log Z = \frac d2 \log(2\pi\sigma^2) + \log \sum_\h e^{b^\top\h + (\lVert a + W\h
-    \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}` (eq. ``ebm-grbm-marginal``), in nats.
-
-    Differentiable in ``W``, ``a``, ``b`` and, when it is a tensor, ``sigma``. The sum runs
-    over the :math:`2^{d_h}` hidden states with memory of order :math:`2^{d_h} d_h`
-    (:math:`\lVert a + W\h \rVert^2 - \lVert a \rVert^2 = 2 a^\top W \h + \h^\top W^\top W \h`),
-    so :math:`d_h \le 20` is cheap for any number of visible units.
-    """
-    _, log_pi = grbm_log_mixture_weights(W, a, b, sigma)
-    d = W.shape[0]
-    # a tensor sigma keeps its gradient
-    sigma_t = torch.as_tensor(sigma, dtype=W.dtype, device=W.device)
-    return 0.5 * d * torch.log(2 * math.pi * sigma_t**2) + torch.logsumexp(log_pi, 0)
-
-
-def grbm_marginal(W, a, b, sigma: float):
-    r"""The Gaussian-binary RBM's marginal :math:`p(\x)` as the exact mixture of :math:`2^{d_h}`
-    Gaussians.
-
-    .. math::
-        p(\x) = \sum_\h \pi_\h \, \N(\x; a + W\h, \sigma^2 \I), \qquad
-        \pi_\h \propto e^{b^\top \h + (\lVert a + W\h \rVert^2 - \lVert a \rVert^2)/(2\sigma^2)}
-
-    (eq. ``ebm-grbm-marginal``), returned as a :class:`genmod.data.toy.Mixture`
-    (density, log-density, score, sampler).
-
-    Args:
-        W, a, b: the parameters (any float dtype; converted to numpy float64).
-        sigma: the shared visible standard deviation, > 0.
-
-    Returns:
-        A ``Mixture`` with :math:`2^{d_h}` components.
-    """
-    from genmod.data.toy import Mixture
-
-    _check(W, a, b)
-    h, log_pi = grbm_log_mixture_weights(W.double(), a.double(), b.double(), float(sigma))
-    means = h @ W.double().T + a.double()                                   # (2^d_h, d)
-    weights = torch.softmax(log_pi, 0)
-    return Mixture(means.detach().cpu().numpy(), float(sigma),
-                   (weights / weights.sum()).detach().cpu().numpy())
