@@ -147,7 +147,7 @@ def test_flip_symmetric_biases_closed_form():
     assert (free_energy(x, W, a + 0.1, b) - free_energy(1 - x, W, a + 0.1, b)).abs().max() > 0.1
 
 
-def test_batched_functions_equal_genmod_ebm():
+def test_batch_of_rbms_equals_one_rbm_per_temperature():
     """The notebook's batch of RBMs, one per temperature on axis 0 (genmod.rbm, W (n_T, d, d_h)):
     the exact Ising RBMs of three temperatures, stacked, give each temperature's free energies,
     and a batch of one draws the same Gibbs states as the unbatched RBM from the same generator.
