@@ -9,6 +9,7 @@ that the fixture cannot go stale; it writes the fixture when it is missing (comm
 """
 
 from pathlib import Path
+import sys
 
 import numpy as np
 import torch
@@ -17,7 +18,10 @@ from torch import nn
 from genmod.diffusion import (ddim_sample, denoising_matching_kl,
                               discretized_gaussian_log_likelihood, linear_schedule, prior_kl,
                               q_sample, reverse_mean, reverse_var)
-from notebook_code import notebook_config, notebook_functions
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, also as a script
+from fixtures import assert_fixture_is_fresh, write_fixture  # noqa: E402
+from notebook_code import notebook_config, notebook_functions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "tf" / "fixtures" / "diffusion_mnist_tf.npz"
@@ -95,21 +99,10 @@ def references() -> dict:
 
 
 def test_the_tensorflow_lanes_fixture_is_what_genmod_computes():
-    fresh = references()
-    if not FIXTURE.exists():
-        FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(FIXTURE, **fresh)
-    with np.load(FIXTURE) as saved:
-        assert sorted(saved.files) == sorted(fresh), "the fixture's arrays are not the references'"
-        for name, value in fresh.items():
-            if value.dtype.kind in "iu":
-                np.testing.assert_array_equal(saved[name], value, err_msg=name)
-            else:
-                np.testing.assert_allclose(saved[name], value, rtol=1e-10, atol=1e-12, err_msg=name)
+    assert_fixture_is_fresh(FIXTURE, references(), rtol=1e-10, atol=1e-12, script=__file__)
     assert FIXTURE.stat().st_size < 200_000, "keep the fixture small"
 
 
 # write the fixture afresh: python tests/diffusion/test_diffusion_tf_fixtures.py
 if __name__ == "__main__":
-    np.savez_compressed(FIXTURE, **references())
-    print(f"wrote {FIXTURE}")
+    write_fixture(FIXTURE, references())

@@ -22,6 +22,7 @@ a deliberate change)::
 """
 
 from pathlib import Path
+import sys
 
 import numpy as np
 import pytest
@@ -29,6 +30,9 @@ import torch
 from torch import nn
 
 from genmod.rbm import cd_gradient, free_energy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, also as a script
+from fixtures import assert_fixture_is_fresh, write_fixture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "tf" / "fixtures"
@@ -103,16 +107,8 @@ REFERENCES = {"ebm_deep_ebm_sampler.npz": deep_ebm_sampler,
 
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_committed_fixture_equals_a_fresh_computation(name):
-    path = FIXTURES / name
-    assert path.is_file(), f"missing {path}: write it with `python {Path(__file__).name}`"
-    fresh = REFERENCES[name]()
-    with np.load(path) as saved:
-        assert sorted(saved.files) == sorted(fresh)
-        for key, value in fresh.items():
-            assert saved[key].dtype == value.dtype, key
-            atol = 1e-12 if value.dtype == np.float64 else 1e-6
-            np.testing.assert_allclose(saved[key], value, rtol=0, atol=atol, err_msg=key)
-    assert all(np.isfinite(v).all() for v in fresh.values())
+    assert_fixture_is_fresh(FIXTURES / name, REFERENCES[name](), rtol=0.0,
+                            atol={np.float64: 1e-12, np.float32: 1e-6}, script=__file__)
 
 
 def test_the_rbm_fixture_exercises_the_chains():
@@ -124,11 +120,5 @@ def test_the_rbm_fixture_exercises_the_chains():
 
 
 if __name__ == "__main__":
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests"))  # notebook_code
-    FIXTURES.mkdir(parents=True, exist_ok=True)
     for name, compute in REFERENCES.items():
-        with open(FIXTURES / name, "wb") as f:
-            np.savez(f, **compute())
-        print(f"wrote {FIXTURES / name}")
+        write_fixture(FIXTURES / name, compute())

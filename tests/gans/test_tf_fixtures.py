@@ -14,12 +14,16 @@ To write the fixture again (after a deliberate change of genmod.gan)::
 """
 
 from pathlib import Path
+import sys
 
 import numpy as np
 import torch
 
 from genmod.gan import (discriminator_loss, generator_loss_nonsaturating,
                         generator_loss_saturating)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, also as a script
+from fixtures import assert_fixture_is_fresh, write_fixture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "tf" / "fixtures" / "gan_losses.npz"
@@ -44,18 +48,9 @@ def reference() -> dict[str, np.ndarray]:
 
 
 def test_committed_fixture_equals_a_fresh_computation_from_genmod_gan():
-    assert FIXTURE.is_file(), f"missing {FIXTURE}: write it with `python {Path(__file__).name}`"
     fresh = reference()
-    with np.load(FIXTURE) as saved:
-        assert sorted(saved.files) == sorted(fresh)
-        for key, value in fresh.items():
-            assert saved[key].dtype == value.dtype, key
-            np.testing.assert_allclose(saved[key], value, rtol=1e-12, atol=0, err_msg=key)
-    assert all(np.isfinite(v).all() for v in fresh.values())
+    assert_fixture_is_fresh(FIXTURE, fresh, rtol=1e-12, atol=0.0, script=__file__)
 
 
 if __name__ == "__main__":
-    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    with open(FIXTURE, "wb") as f:
-        np.savez(f, **reference())
-    print(f"wrote {FIXTURE}")
+    write_fixture(FIXTURE, reference())

@@ -15,11 +15,15 @@ To write the fixture again (after a deliberate change of genmod.vae)::
 """
 
 from pathlib import Path
+import sys
 
 import numpy as np
 import torch
 
 from genmod.vae import bernoulli_log_likelihood, gaussian_kl_standard_normal
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, also as a script
+from fixtures import assert_fixture_is_fresh, write_fixture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "tf" / "fixtures" / "vae_mnist_tf.npz"
@@ -48,19 +52,10 @@ def reference() -> dict[str, np.ndarray]:
 
 
 def test_committed_fixture_equals_a_fresh_computation_from_genmod_vae():
-    assert FIXTURE.is_file(), f"missing {FIXTURE}: write it with `python {Path(__file__).name}`"
     fresh = reference()
-    with np.load(FIXTURE) as saved:
-        assert sorted(saved.files) == sorted(fresh)
-        for key, value in fresh.items():
-            assert saved[key].dtype == value.dtype, key
-            np.testing.assert_allclose(saved[key], value, rtol=1e-12, atol=0, err_msg=key)
-    assert all(np.isfinite(v).all() for v in fresh.values())
+    assert_fixture_is_fresh(FIXTURE, fresh, rtol=1e-12, atol=0.0, script=__file__)
     assert (fresh["kl"] > 0).all() and (fresh["log_likelihood"] < 0).all()
 
 
 if __name__ == "__main__":
-    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    with open(FIXTURE, "wb") as f:
-        np.savez(f, **reference())
-    print(f"wrote {FIXTURE}")
+    write_fixture(FIXTURE, reference())
