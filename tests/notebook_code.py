@@ -178,3 +178,17 @@ def notebook_config(relpath: str, *, scale: str = "quick"):
                 else:
                     os.environ["GENMOD_SCALE"] = old
     raise AssertionError(f"{relpath} builds no `config = genmod.Config(...)`")
+
+
+def notebook_builder(relpath: str, name: str, namespace: dict):
+    """The notebook's builder ``name`` (a checkpoint provenance's ``builder``), together with the
+    notebook's own functions and classes that it uses (e.g. a network's blocks), from its .py."""
+    tree = ast.parse((ROOT / relpath).read_text())
+    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    names = {name}
+    while True:
+        more = (free_names([defs[n] for n in names if n in defs]) - set(namespace)) & set(defs)
+        if more <= names:
+            break
+        names |= more
+    return notebook_functions(relpath, sorted(names), namespace)[name]

@@ -2,18 +2,15 @@
 committed ones load.
 
 A committed checkpoint is a PyTorch ``state_dict`` (``.pt``), loaded here, or the arrays of a
-Keras model's ``get_weights()`` in order (``.npz``, ``arr_0``, ``arr_1``, ...), loaded in a
-TensorFlow subprocess (marked slow) because TensorFlow must not be imported after torchvision in
-one process (CONTRIBUTING.md, "Known traps").
+Keras model's ``get_weights()`` in order (``.npz``, ``arr_0``, ``arr_1``, ...), whose provenance
+and file are checked here and which loads in the TensorFlow lane
+(tests/tf/test_checkpoints_keras.py), because TensorFlow must not be imported after torchvision
+in one process (CONTRIBUTING.md, "Known traps").
 """
 
-import ast
 import json
 import math
 import re
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +20,10 @@ import torch
 import genmod
 from genmod.checkpoints import (MAX_COMMITTED_BYTES, PROVENANCE_KEYS, config_key, find_checkpoint,
                                 load_or_train, save_checkpoint)
-from notebook_code import free_names, notebook_functions
+from notebook_code import notebook_builder
 
 ROOT = Path(__file__).resolve().parents[2]
-TESTS = ROOT / "tests"
 COMMITTED = sorted(ROOT.glob("book/*/checkpoints/*.json"))
-# a Keras checkpoint (.npz) loads in a TensorFlow subprocess: seconds, so marked slow
-COMMITTED_PARAMS = [
-    pytest.param(meta, marks=pytest.mark.slow)
-    if json.loads(meta.read_text())["file"].endswith(".npz") else meta
-    for meta in COMMITTED
-]
 PROVENANCE = {"command": "GENMOD_SCALE=full python make.py", "scale": "full", "device": "cpu",
               "train_time_s": 1.5, "metrics": {"loss": 0.1}, "builder": "build_model"}
 
@@ -106,7 +96,7 @@ def test_provenance_is_required_and_size_is_bounded(tmp_path):
     assert not list(tmp_path.glob("*.pt")), "an oversized checkpoint must not be left behind"
 
 
-@pytest.mark.parametrize("meta", COMMITTED_PARAMS, ids=lambda p: p.name)
+@pytest.mark.parametrize("meta", COMMITTED, ids=lambda p: p.name)
 def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
     """Every committed checkpoint: provenance complete, file small and intact, weights fit the
     notebook's builder."""
@@ -126,63 +116,10 @@ def test_committed_checkpoint_loads_into_its_notebooks_architecture(meta):
     assert find_checkpoint(record["notebook"], config, folder=meta.parent) is not None
     notebook = f"{meta.parent.parent.relative_to(ROOT)}/{record['notebook']}.py"
     if weights.suffix == ".npz":
-        _load_keras_checkpoint(notebook, meta)
-        return
+        return  # it loads in the TensorFlow lane (tests/tf/test_checkpoints_keras.py)
     assert weights.suffix == ".pt", (
         f"{weights.name}: a committed checkpoint is a .pt (PyTorch) or .npz (Keras) file")
     namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math, "np": np}
-    builder = _builder(notebook, record["builder"], namespace)
+    builder = notebook_builder(notebook, record["builder"], namespace)
     model = builder(config)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
-
-
-def _builder(relpath: str, name: str, namespace: dict):
-    """The notebook's builder ``name``, with the notebook's own functions and classes that it
-    uses (e.g. a network's blocks), taken from its .py."""
-    tree = ast.parse((ROOT / relpath).read_text())
-    defs = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    names = {name}
-    while True:
-        more = (free_names([defs[n] for n in names if n in defs]) - set(namespace)) & set(defs)
-        if more <= names:
-            break
-        names |= more
-    return notebook_functions(relpath, sorted(names), namespace)[name]
-
-
-KERAS_SCRIPT = textwrap.dedent(r"""
-    import json, sys
-    from pathlib import Path
-    import numpy as np
-    sys.path.insert(0, sys.argv[1])
-    import tensorflow as tf
-    import keras
-    from keras import layers
-    import genmod
-    from notebook_code import notebook_functions
-    assert "torch" not in sys.modules
-    notebook, meta = sys.argv[2], Path(sys.argv[3])
-    record = json.loads(meta.read_text())
-    namespace = {"tf": tf, "keras": keras, "layers": layers, "np": np}
-    builder = notebook_functions(notebook, [record["builder"]], namespace)[record["builder"]]
-    model = builder(genmod.Config(**record["config"]))
-    with np.load(meta.parent / record["file"]) as saved:
-        arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
-    assert sorted(saved.files) == sorted(f"arr_{i}" for i in range(len(arrays))), saved.files
-    assert len(arrays) == len(model.weights), (
-        f"{len(arrays)} arrays for {len(model.weights)} weights")
-    for a, w in zip(arrays, model.weights):
-        assert tuple(a.shape) == tuple(w.shape), f"{w.path}: saved {a.shape}, built {w.shape}"
-    model.set_weights(arrays)
-    print("loaded", len(arrays))
-""")
-
-
-def _load_keras_checkpoint(notebook, meta):
-    """Load a Keras checkpoint into its notebook's builder(config) in a fresh process that
-    imports TensorFlow only."""
-    proc = subprocess.run([sys.executable, "-c", KERAS_SCRIPT, str(TESTS), notebook, str(meta)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, (
-        f"{meta.name} does not load into {notebook}'s builder:\n{proc.stderr[-3000:]}")
-    assert proc.stdout.strip().splitlines()[-1].startswith("loaded")
