@@ -9,7 +9,8 @@
 #                   then the TensorFlow lane tests/tf in a process of its own
 # make unit-fast  : make unit without the tests marked slow (trainings, subprocesses,
 #                   the fresh-venv setup-cell test): the edit-test loop, under a minute
-# make notebooks  : every notebook at `quick` scale (nbmake), the notebooks' CI route
+# make notebooks  : every notebook at `quick` scale (nbmake), the notebooks' CI route; prints
+#                   each notebook's time (--durations=0)
 # make site-quick : warnings-as-errors build of the whole site without executing notebooks
 #                   (the notebooks ran under `make notebooks`), into _build/check/_build/html
 # make built-tests: tests of that build (tests/built): math typeset offline in a headless
@@ -56,7 +57,7 @@ unit-fast: $(STAMP)
 	$(PY) -m pytest tests/tf -m "not slow"
 
 notebooks: $(STAMP)
-	GENMOD_SCALE=quick $(PY) -m pytest --nbmake --nbmake-timeout=300 book
+	GENMOD_SCALE=quick $(PY) -m pytest --nbmake --nbmake-timeout=300 --durations=0 book
 
 # _config.yml with two changes, written beside the check build: execute_notebooks "off", and
 # the warning for a glue key with no value silenced (the prose's {glue:text} numbers come from
