@@ -14,7 +14,6 @@ state
 
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,37 +30,17 @@ from genmod.ising_rbm import (
     torus_bonds,
     visible_to_spins,
 )
-from genmod.rbm import bernoulli, free_energy, gibbs_step
-from notebook_code import notebook_config, notebook_functions
+from genmod.rbm import free_energy, gibbs_step
+from notebook_code import notebook_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_PY = "book/physics/ising_rbm_torch.py"
-NAMES = ["lattice_energy_and_m", "sample_rbms", "builder", "train_pcd", "checkpoint_energies",
-         "CHECK", "TRAIN_SETTINGS", "long_config"]
 
 
 @pytest.fixture(scope="module")
-def nb():
-    """The notebook's own functions and its configuration at quick scale, taken from its .py without
-    running it."""
-    config = notebook_config(NOTEBOOK_PY, scale="quick")
-    namespace = dict(
-        torch=torch,
-        np=np,
-        math=math,
-        time=time,
-        ising=ising,
-        genmod=genmod,
-        bernoulli=bernoulli,
-        gibbs_step=gibbs_step,
-        free_energy=free_energy,
-        random_symmetry=random_symmetry,
-        visible_to_spins=visible_to_spins,
-        symmetric_biases=symmetric_biases,
-        config=config,
-        device=torch.device("cpu"),
-    )
-    return notebook_functions(NOTEBOOK_PY, NAMES, namespace)
+def nb(ising_rbm_nb):
+    """The notebook's own functions (tests/physics/conftest.py)."""
+    return ising_rbm_nb
 
 
 # --- the exact Ising RBM -------------------------------------------------------------------------

@@ -13,8 +13,6 @@ the notebook's own code and checks that the page's statement holds for a fresh r
 from __future__ import annotations
 
 import json
-import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +21,7 @@ import torch
 
 import genmod
 from genmod import ising
-from genmod.ising_rbm import visible_to_spins
-from genmod.rbm import bernoulli, gibbs_step
-from notebook_code import notebook_config, notebook_functions
+from notebook_code import notebook_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_PY = "book/physics/ising_rbm_torch.py"
@@ -89,28 +85,10 @@ def test_recorded_run_of_the_small_rbms_is_too_high_from_tc_upwards():
 
 
 @pytest.mark.slow
-def test_a_fresh_sampling_run_of_the_checkpoint_bears_out_the_page():
+def test_a_fresh_sampling_run_of_the_checkpoint_bears_out_the_page(ising_rbm_nb):
     """The notebook's checkpoint_energies on the committed RBMs: d_h = 64 within 3 % away from T_c
     but not within 1 %."""
-    config = notebook_config(NOTEBOOK_PY, scale="quick")
-    namespace = dict(
-        torch=torch,
-        np=np,
-        math=math,
-        time=time,
-        ising=ising,
-        genmod=genmod,
-        bernoulli=bernoulli,
-        gibbs_step=gibbs_step,
-        visible_to_spins=visible_to_spins,
-        config=config,
-        device=torch.device("cpu"),
-    )
-    nb = notebook_functions(
-        NOTEBOOK_PY,
-        ["lattice_energy_and_m", "sample_rbms", "builder", "checkpoint_energies", "CHECK"],
-        namespace,
-    )
+    nb = ising_rbm_nb
     record = _record()
     ckpt_config = genmod.Config(**record["config"])
     rbms = nb["builder"](ckpt_config)
